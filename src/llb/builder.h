@@ -1,0 +1,79 @@
+#pragma once
+// A C++ builder for LLB graphs (BuildKit's client/llb, in small): states are immutable values
+// that share their parents; Marshal() produces a Definition with deterministic op bytes.
+// Used by tests, tools and the native frontends. Thread-compatible.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pb/ops.pb.h"
+#include "util/status.h"
+
+namespace kiln::llb {
+
+struct Node;
+
+class State {
+ public:
+  State() = default;  // scratch
+  static State Scratch() { return State(); }
+
+  struct LocalOptions {
+    std::vector<std::string> include_patterns;
+    std::vector<std::string> exclude_patterns;
+    std::vector<std::string> follow_paths;
+    std::string shared_key_hint;
+    std::string session_id;
+  };
+  static State Local(const std::string& name, const LocalOptions& opts = {});
+  static State Source(const std::string& identifier, std::map<std::string, std::string> attrs = {});
+  static State Merge(const std::vector<State>& inputs, const std::string& custom_name = "");
+  static State Diff(const State& lower, const State& upper, const std::string& custom_name = "");
+
+  bool scratch() const { return node_ == nullptr; }
+  // Sets llb.customname on the op that produces this state.
+  State WithCustomName(const std::string& name) const;
+  State IgnoreCache() const;
+
+  // The definition whose result is this state.
+  Result<pb::Definition> Marshal() const;
+
+ private:
+  friend class FileOpBuilder;
+  State(std::shared_ptr<Node> n, int idx) : node_(std::move(n)), index_(idx) {}
+  std::shared_ptr<Node> node_;
+  int index_ = 0;
+};
+
+// Builds one FileOp whose actions apply in order on top of `base`; Result() is the state after
+// the last action.
+class FileOpBuilder {
+ public:
+  explicit FileOpBuilder(State base) : base_(std::move(base)) {}
+
+  FileOpBuilder& Mkdir(const std::string& path, int32_t mode, bool make_parents = false);
+  FileOpBuilder& Mkfile(const std::string& path, int32_t mode, const std::string& data);
+  FileOpBuilder& Rm(const std::string& path, bool allow_not_found = false, bool allow_wildcard = false);
+  FileOpBuilder& Symlink(const std::string& oldpath, const std::string& newpath);
+  // Copies src_path of `src` to dest_path; `opts` pre-filled fields (follow symlinks, modes, …)
+  // are kept, src/dest are set here.
+  FileOpBuilder& Copy(const State& src, const std::string& src_path, const std::string& dest_path,
+                      pb::FileActionCopy opts = DefaultCopy());
+  // Raw action for anything not covered above; input/secondary use the builder's numbering.
+  static pb::FileActionCopy DefaultCopy();
+
+  State Result(const std::string& custom_name = "") const;
+
+ private:
+  struct Action {
+    pb::FileAction action;
+    std::optional<State> secondary;
+  };
+  State base_;
+  std::vector<Action> actions_;
+};
+
+}  // namespace kiln::llb
