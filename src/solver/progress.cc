@@ -37,7 +37,14 @@ bool ProgressBuffer::Read(const Context& ctx, size_t* next, std::vector<Progress
 void ProgressFanout::Add(ProgressSink* sink) {
   std::lock_guard<std::mutex> l(mu_);
   sinks_.push_back(sink);
-  if (last_vertex_) sink->Write(*last_vertex_);
+  if (!last_vertex_) return;
+  VertexEvent v = *last_vertex_;
+  if (v.completed && v.error.empty()) {
+    // Joining a vertex that already finished: for this job its result comes from cache.
+    v.cached = true;
+    v.started = v.completed = std::chrono::system_clock::now();
+  }
+  sink->Write(std::move(v));
 }
 
 void ProgressFanout::Remove(ProgressSink* sink) {

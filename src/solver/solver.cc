@@ -64,8 +64,7 @@ Status ParallelFor(const Context& ctx, size_t n, const std::function<Status(cons
 }  // namespace
 
 Job::~Job() {
-  for (auto& [d, st] : states_) st->fanout.Remove(&progress_);
-  progress_.Close();
+  for (auto& [d, st] : states_) st->fanout.Remove(progress_.get());
 }
 
 Solver::Solver(SolverOptions opts, CacheKeyStore* keys, ResultLoader* loader)
@@ -108,7 +107,7 @@ std::shared_ptr<VertexState> Solver::Attach(const std::shared_ptr<Job>& job,
   }
   std::lock_guard<std::mutex> l(job->mu_);
   auto [it, inserted] = job->states_.emplace(v->digest, st);
-  if (inserted) st->fanout.Add(&job->progress_);
+  if (inserted) st->fanout.Add(job->progress_.get());
   return it->second;
 }
 

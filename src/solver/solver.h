@@ -27,7 +27,9 @@ class Job {
  public:
   ~Job();
   const std::string& id() const { return id_; }
-  ProgressBuffer& progress() { return progress_; }
+  ProgressBuffer& progress() { return *progress_; }
+  // The buffer outlives the job: the daemon keeps it to replay progress after the job ends.
+  const std::shared_ptr<ProgressBuffer>& progress_buffer() const { return progress_; }
   const std::vector<std::string>& session_ids() const { return session_ids_; }
 
  private:
@@ -37,7 +39,7 @@ class Job {
   Solver* solver_;
   std::string id_;
   std::vector<std::string> session_ids_;
-  ProgressBuffer progress_;
+  std::shared_ptr<ProgressBuffer> progress_ = std::make_shared<ProgressBuffer>();
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<VertexState>> states_;  // guarded by mu_
 };

@@ -1,0 +1,130 @@
+#pragma once
+// The cache manager: refs to snapshots with their metadata in SQLite under the daemon root
+// (BuildKit's cache.Manager). An ImmutableRef is a committed result, shareable; a MutableRef is a
+// writable snapshot being built, move-only, removed unless committed. A ref with an open handle
+// is "in use" and is never pruned. Metadata survives restarts; an interrupted write is repaired
+// at open. Thread-safe.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cache/contenthash.h"
+#include "snapshot/snapshotter.h"
+#include "util/sqlite.h"
+
+namespace kiln::cache {
+
+class Manager;
+
+struct RefRecord {
+  std::string id;
+  std::string snapshot;
+  std::string parent;
+  int64_t created_at = 0;  // unix ns
+  int64_t last_used = 0;   // unix ns
+  int64_t usage_count = 0;
+  std::string description;
+  std::string record_type;  // "regular", "internal", "frontend", "source.local", ...
+  int64_t size = -1;        // bytes, -1 until computed
+  std::vector<std::string> whiteouts;  // paths a diff result deletes when applied on a base
+};
+
+struct RefEntry;
+
+class ImmutableRef {
+ public:
+  ImmutableRef() = default;
+  bool valid() const { return entry_ != nullptr; }
+  const std::string& id() const;
+  const RefRecord& record() const;
+  // A read-only view of the ref's tree; keep the handle while reading.
+  Result<std::unique_ptr<snapshot::Mount>> Mount() const;
+
+ private:
+  friend class Manager;
+  explicit ImmutableRef(std::shared_ptr<RefEntry> e) : entry_(std::move(e)) {}
+  std::shared_ptr<RefEntry> entry_;
+};
+
+class MutableRef {
+ public:
+  MutableRef() = default;
+  MutableRef(MutableRef&&) noexcept;
+  MutableRef& operator=(MutableRef&&) noexcept;
+  MutableRef(const MutableRef&) = delete;  // one writer owns a writable snapshot
+  MutableRef& operator=(const MutableRef&) = delete;
+  ~MutableRef();  // removes the snapshot unless committed
+
+  bool valid() const { return mgr_ != nullptr; }
+  const std::string& id() const { return rec_.id; }
+  Result<std::unique_ptr<snapshot::Mount>> Mount();
+  void SetWhiteouts(std::vector<std::string> w) { rec_.whiteouts = std::move(w); }
+  void SetRecordType(std::string t) { rec_.record_type = std::move(t); }
+  // Makes the snapshot immutable and records it; this handle becomes invalid.
+  Result<ImmutableRef> Commit();
+
+ private:
+  friend class Manager;
+  MutableRef(Manager* m, RefRecord rec) : mgr_(m), rec_(std::move(rec)) {}
+  Manager* mgr_ = nullptr;
+  RefRecord rec_;
+};
+
+struct UsageInfo {
+  RefRecord rec;
+  bool in_use = false;
+  bool mutable_ = false;
+  bool shared = false;
+};
+
+struct PruneOptions {
+  bool all = false;                         // also refs used recently
+  std::chrono::nanoseconds keep_duration{0};  // keep refs used within this long
+  int64_t keep_bytes = 0;                   // stop once total usage is at most this (0: prune all)
+};
+
+class Manager {
+ public:
+  static Result<std::unique_ptr<Manager>> Open(const std::string& root, snapshot::Snapshotter* sn);
+  ~Manager();
+
+  // A new writable ref holding `parent`'s tree (scratch when parent is null or invalid).
+  Result<MutableRef> New(const Context& ctx, const ImmutableRef* parent, const std::string& description);
+  Result<ImmutableRef> Get(const std::string& id);
+  // Host-independent content checksum of `path` in `ref`, cached per ref.
+  Result<Digest> Checksum(const Context& ctx, const ImmutableRef& ref, std::string_view path,
+                          const ChecksumOptions& opts);
+
+  Result<std::vector<UsageInfo>> DiskUsage(const Context& ctx);
+  // Removes refs not in use (and their snapshots); `on_removed` hears each one.
+  Result<std::vector<UsageInfo>> Prune(const Context& ctx, const PruneOptions& opts,
+                                       const std::function<void(const UsageInfo&)>& on_removed);
+  // Ids of all committed refs (for sweeping the cache key store).
+  Result<std::vector<std::string>> ListIDs();
+
+  snapshot::Snapshotter* snapshotter() { return sn_; }
+
+ private:
+  friend class MutableRef;
+  friend class ImmutableRef;
+  Manager(std::unique_ptr<Db> db, snapshot::Snapshotter* sn) : db_(std::move(db)), sn_(sn) {}
+  Status Init();
+  Status Insert(const RefRecord& rec);
+  Result<std::vector<RefRecord>> LoadAll();
+  Status Touch(const std::string& id);
+  void DiscardMutable(const RefRecord& rec);
+
+  std::unique_ptr<Db> db_;
+  snapshot::Snapshotter* sn_;
+  ChecksumCache checksums_;
+  std::mutex mu_;
+  std::map<std::string, std::weak_ptr<RefEntry>> live_;  // open refs, guarded by mu_
+};
+
+}  // namespace kiln::cache

@@ -1,0 +1,107 @@
+#include "cache/manager.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "util/fs_copy.h"
+
+namespace kiln::cache {
+namespace {
+
+class ManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/kiln-cache-XXXXXX";
+    root_ = mkdtemp(tmpl);
+    Reopen();
+  }
+  void TearDown() override {
+    mgr_.reset();
+    sn_.reset();
+    RemoveAll(root_).IgnoreError();
+  }
+  void Reopen() {
+    mgr_.reset();
+    sn_ = std::move(*snapshot::NewNativeSnapshotter(root_ + "/snapshots"));
+    auto m = Manager::Open(root_, sn_.get());
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    mgr_ = std::move(*m);
+  }
+  ImmutableRef MakeRef(const std::string& content, const ImmutableRef* parent = nullptr) {
+    auto m = mgr_->New(Context::Background(), parent, "test");
+    EXPECT_TRUE(m.ok());
+    {
+      auto mnt = m->Mount();
+      std::ofstream((*mnt)->path() + "/file") << content;
+    }
+    auto r = m->Commit();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return *r;
+  }
+  std::string root_;
+  std::unique_ptr<snapshot::Snapshotter> sn_;
+  std::unique_ptr<Manager> mgr_;
+};
+
+TEST_F(ManagerTest, CommittedRefSurvivesRestart) {
+  std::string id = MakeRef("hello").id();
+  Reopen();
+  auto r = mgr_->Get(id);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto m = r->Mount();
+  std::ifstream in((*m)->path() + "/file");
+  std::string s;
+  in >> s;
+  EXPECT_EQ(s, "hello");
+}
+
+TEST_F(ManagerTest, UncommittedRefLeavesNothing) {
+  {
+    auto m = mgr_->New(Context::Background(), nullptr, "discarded");
+    ASSERT_TRUE(m.ok());
+  }
+  auto snaps = sn_->List();
+  EXPECT_TRUE(snaps->empty());
+}
+
+TEST_F(ManagerTest, PruneSkipsRefsInUseAndParents) {
+  ImmutableRef held = MakeRef("a");
+  std::string free_id;
+  {
+    ImmutableRef parent = MakeRef("p");
+    ImmutableRef child = MakeRef("c", &parent);
+    free_id = child.id();
+  }
+  auto removed = mgr_->Prune(Context::Background(), {}, nullptr);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->size(), 2u);  // child, then its parent
+  EXPECT_TRUE(mgr_->Get(held.id()).ok());
+  EXPECT_FALSE(mgr_->Get(free_id).ok());
+  auto du = mgr_->DiskUsage(Context::Background());
+  ASSERT_TRUE(du.ok());
+  ASSERT_EQ(du->size(), 1u);
+  EXPECT_TRUE((*du)[0].in_use);
+}
+
+TEST_F(ManagerTest, ChecksumIsCachedPerRef) {
+  ImmutableRef r = MakeRef("x");
+  auto a = mgr_->Checksum(Context::Background(), r, "/file", {});
+  auto b = mgr_->Checksum(Context::Background(), r, "/file", {});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*a, *b);
+  ImmutableRef r2 = MakeRef("y");
+  EXPECT_NE(*a, *mgr_->Checksum(Context::Background(), r2, "/file", {}));
+}
+
+TEST_F(ManagerTest, OrphanSnapshotRemovedAtOpen) {
+  ASSERT_TRUE(sn_->Prepare(Context::Background(), "orphan", "").ok());
+  Reopen();
+  auto snaps = sn_->List();
+  EXPECT_TRUE(snaps->empty());
+}
+
+}  // namespace
+}  // namespace kiln::cache
