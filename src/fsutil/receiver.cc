@@ -1,0 +1,337 @@
+#include "fsutil/receiver.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "fsutil/dest_dir.h"
+#include "fsutil/filemode.h"
+#include "fsutil/stream_validator.h"
+#include "fsutil/xattr.h"
+#include "util/path.h"
+
+namespace kiln::fsutil {
+
+namespace {
+
+using internal::DestDir;
+using internal::UniqueFd;
+using internal::XattrMap;
+
+// Files being written at once; Go senders keep 4 in flight.
+constexpr int kMaxOpenFiles = 256;
+
+XattrMap Xattrs(const Stat& s) { return XattrMap(s.xattrs().begin(), s.xattrs().end()); }
+
+timespec ToTimespec(int64_t ns) {
+  timespec ts;
+  ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(ns % 1000000000);
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1000000000;
+    ts.tv_sec -= 1;
+  }
+  return ts;
+}
+
+Status WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, "write");
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+class Receiver {
+  struct PendingFile {
+    Stat stat;
+    UniqueFd fd;  // open from the first DATA packet to the last
+  };
+
+ public:
+  Receiver(PacketStream& stream, const ReceiveOptions& opts) : stream_(stream), opts_(opts) {}
+
+  Status Run(const std::string& dest, ReceiveStats* stats) {
+    Result<DestDir> d = DestDir::Open(dest);
+    Status s = d.status();
+    if (s.ok()) {
+      dest_.emplace(std::move(d).value());
+      s = Loop();
+    }
+    if (!s.ok()) {
+      Cleanup();
+      if (!peer_error_ && !closed_) {
+        Packet err;
+        err.set_type(Packet::PACKET_ERR);
+        err.set_data(s.message());
+        stream_.Send(err).IgnoreError();  // best effort: the stream may be what failed
+      }
+      if (!closed_) stream_.CloseSend().IgnoreError();
+    }
+    if (stats != nullptr) *stats = stats_;
+    return s;
+  }
+
+ private:
+  Status Loop() {
+    Packet p;
+    while (true) {
+      Result<bool> more = stream_.Recv(&p);
+      if (!more.ok()) return more.status();
+      if (!*more) {
+        if (got_fin_) return Status::Ok();
+        return Unavailable("file transfer: the sender closed the stream before finishing");
+      }
+      wire_bytes_ += static_cast<int64_t>(p.ByteSizeLong());
+      if (opts_.progress) opts_.progress(wire_bytes_);
+      if (got_fin_) continue;  // drain to EOF
+      switch (p.type()) {
+        case Packet::PACKET_STAT:
+          if (listing_done_) {
+            return InvalidArgument("invalid file transfer: entry after the end of the listing");
+          }
+          if (!p.has_stat()) {
+            listing_done_ = true;
+          } else {
+            if (p.id() != 0 && p.id() != next_id_) {
+              return InvalidArgument(
+                  fmt::format("invalid file transfer: \"{}\" has ID {}, expected {}",
+                              p.stat().path(), p.id(), next_id_));
+            }
+            KILN_RETURN_IF_ERROR(HandleStat(p.stat(), next_id_++));
+          }
+          KILN_RETURN_IF_ERROR(MaybeFinish());
+          break;
+        case Packet::PACKET_DATA:
+          KILN_RETURN_IF_ERROR(HandleData(p));
+          KILN_RETURN_IF_ERROR(MaybeFinish());
+          break;
+        case Packet::PACKET_FIN:
+          if (!fin_sent_) {
+            return InvalidArgument(
+                "invalid file transfer: the sender finished before the "
+                "receiver had everything");
+          }
+          got_fin_ = true;
+          closed_ = true;
+          KILN_RETURN_IF_ERROR(stream_.CloseSend());
+          break;
+        case Packet::PACKET_ERR:
+          peer_error_ = true;
+          return Status(Code::kUnknown, "error from sender: " + p.data());
+        default:
+          return InvalidArgument(
+              fmt::format("invalid file transfer: unexpected packet type {} from the sender",
+                          static_cast<int>(p.type())));
+      }
+    }
+  }
+
+  Status HandleStat(const Stat& stat, uint32_t id) {
+    KILN_RETURN_IF_ERROR(validator_.Add(stat));
+    stats_.entries++;
+    const std::string& path = stat.path();
+    const uint32_t mode = stat.mode();
+    if (IsRegular(mode) && !stat.linkname().empty()) {
+      links_.emplace_back(path, stat.linkname());  // created once every file is complete
+      stats_.entries_written++;
+      return Status::Ok();
+    }
+    std::optional<Stat> cur;
+    if (!fresh_dirs_.contains(std::string(Dir(path)))) {
+      KILN_ASSIGN_OR_RETURN(cur, dest_->ReadStat(path));
+    }
+    if (IsDir(mode)) {
+      dirs_.push_back(stat);  // mode, owner and times are applied after the children
+      if (!cur.has_value() || !Unchanged(stat, *cur)) stats_.entries_written++;
+      if (cur.has_value() && IsDir(cur->mode())) {
+        // An earlier copy may be read-only; children must be writable until Finalize.
+        mode_t perm = PosixPermissions(cur->mode());
+        return (perm & 0700) == 0700 ? Status::Ok() : dest_->Chmod(path, perm | 0700);
+      }
+      if (cur.has_value()) KILN_RETURN_IF_ERROR(dest_->RemoveAll(path));
+      fresh_dirs_.insert(path);
+      return dest_->Mkdir(path, 0700);
+    }
+    if (cur.has_value() && Unchanged(stat, *cur)) return Status::Ok();
+    stats_.entries_written++;
+    if (cur.has_value()) KILN_RETURN_IF_ERROR(dest_->RemoveAll(path));
+    if (IsSymlink(mode)) {
+      KILN_RETURN_IF_ERROR(dest_->Symlink(stat.linkname(), path));
+      return ApplyMetadata(stat, /*chmod=*/false);
+    }
+    if ((mode & (kModeDevice | kModeCharDevice | kModeNamedPipe)) != 0) {
+      dev_t dev =
+          makedev(static_cast<unsigned>(stat.devmajor()), static_cast<unsigned>(stat.devminor()));
+      KILN_RETURN_IF_ERROR(dest_->Mknod(path, PosixMode(mode), dev));
+      return ApplyMetadata(stat, /*chmod=*/true);
+    }
+    pending_.emplace(id, PendingFile{stat, UniqueFd()});
+    Packet req;
+    req.set_type(Packet::PACKET_REQ);
+    req.set_id(id);
+    KILN_RETURN_IF_ERROR(stream_.Send(req));
+    stats_.files_requested++;
+    return Status::Ok();
+  }
+
+  bool Unchanged(const Stat& want, const Stat& cur) const {
+    const uint32_t mode = want.mode();
+    if (mode != cur.mode() || want.modtime() != cur.modtime()) return false;
+    if (opts_.chown && (want.uid() != cur.uid() || want.gid() != cur.gid())) return false;
+    if (IsRegular(mode) && want.size() != cur.size()) return false;
+    if (IsSymlink(mode) && want.linkname() != cur.linkname()) return false;
+    if ((mode & kModeDevice) != 0 &&
+        (want.devmajor() != cur.devmajor() || want.devminor() != cur.devminor())) {
+      return false;
+    }
+    return Xattrs(want) == Xattrs(cur);
+  }
+
+  Status ApplyMetadata(const Stat& stat, bool chmod) {
+    const std::string& path = stat.path();
+    if (opts_.chown) KILN_RETURN_IF_ERROR(dest_->Chown(path, stat.uid(), stat.gid()));
+    if (chmod) KILN_RETURN_IF_ERROR(dest_->Chmod(path, PosixPermissions(stat.mode())));
+    KILN_RETURN_IF_ERROR(dest_->SetXattrs(path, Xattrs(stat)));
+    return dest_->SetMtime(path, stat.modtime());
+  }
+
+  Status HandleData(const Packet& p) {
+    auto it = pending_.find(p.id());
+    if (it == pending_.end()) {
+      return InvalidArgument(fmt::format(
+          "invalid file transfer: data for file ID {}, which was not requested or is complete",
+          p.id()));
+    }
+    PendingFile& f = it->second;
+    const std::string& path = f.stat.path();
+    if (!f.fd.valid()) {
+      if (open_files_ >= kMaxOpenFiles) {
+        return ResourceExhausted("file transfer: too many files in flight at once");
+      }
+      KILN_ASSIGN_OR_RETURN(f.fd, dest_->CreateFile(path));
+      open_files_++;
+    }
+    if (!p.data().empty()) {
+      KILN_RETURN_IF_ERROR(WriteAll(f.fd.get(), p.data()).Annotate(path));
+      stats_.bytes_received += static_cast<int64_t>(p.data().size());
+      return Status::Ok();
+    }
+    Status s = FinishFile(f);
+    open_files_--;
+    pending_.erase(it);
+    return s;
+  }
+
+  // Applies metadata through the open fd, then closes it.
+  Status FinishFile(PendingFile& f) {
+    const Stat& st = f.stat;
+    const int fd = f.fd.get();
+    const std::string& path = st.path();
+    if (opts_.chown && fchown(fd, st.uid(), st.gid()) != 0) {
+      return ErrnoStatus(errno, "chown " + path);
+    }
+    if (fchmod(fd, PosixPermissions(st.mode())) != 0) return ErrnoStatus(errno, "chmod " + path);
+    KILN_RETURN_IF_ERROR(internal::WriteXattrsFd(fd, Xattrs(st)).Annotate(path));
+    timespec ts[2] = {ToTimespec(st.modtime()), ToTimespec(st.modtime())};
+    if (futimens(fd, ts) != 0) return ErrnoStatus(errno, "set times of " + path);
+    if (close(f.fd.Release()) != 0) return ErrnoStatus(errno, "close " + path);
+    return Status::Ok();
+  }
+
+  Status MaybeFinish() {
+    if (!listing_done_ || fin_sent_ || !pending_.empty()) return Status::Ok();
+    KILN_RETURN_IF_ERROR(Finalize());
+    Packet fin;
+    fin.set_type(Packet::PACKET_FIN);
+    KILN_RETURN_IF_ERROR(stream_.Send(fin));
+    fin_sent_ = true;
+    return Status::Ok();
+  }
+
+  Status Finalize() {
+    KILN_RETURN_IF_ERROR(Prune(""));
+    for (const auto& [path, target] : links_) {
+      KILN_ASSIGN_OR_RETURN(std::optional<struct stat> cur, dest_->Lstat(path));
+      KILN_ASSIGN_OR_RETURN(std::optional<struct stat> tgt, dest_->Lstat(target));
+      if (!tgt.has_value()) {
+        return NotFound("file transfer: hardlink target " + target + " is missing");
+      }
+      if (cur.has_value() && cur->st_dev == tgt->st_dev && cur->st_ino == tgt->st_ino) continue;
+      if (cur.has_value()) KILN_RETURN_IF_ERROR(dest_->RemoveAll(path));
+      KILN_RETURN_IF_ERROR(dest_->Link(target, path));
+    }
+    for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
+      KILN_RETURN_IF_ERROR(ApplyMetadata(*it, /*chmod=*/true));
+    }
+    return Status::Ok();
+  }
+
+  // Removes what the sender did not list, below directory `dir`.
+  Status Prune(const std::string& dir) {
+    KILN_ASSIGN_OR_RETURN(std::vector<std::string> names, dest_->ListDir(dir));
+    const auto& entries = validator_.entries();
+    for (const std::string& name : names) {
+      std::string rel = dir.empty() ? name : dir + "/" + name;
+      auto it = entries.find(rel);
+      if (it == entries.end()) {
+        KILN_RETURN_IF_ERROR(dest_->RemoveAll(rel));
+        stats_.entries_removed++;
+      } else if (it->second) {
+        KILN_RETURN_IF_ERROR(Prune(rel));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // After a failure: drop files that were half written.
+  void Cleanup() {
+    for (auto& [id, f] : pending_) {
+      if (!f.fd.valid()) continue;
+      f.fd.Reset();
+      dest_->RemoveAll(f.stat.path()).IgnoreError();
+    }
+  }
+
+  PacketStream& stream_;
+  const ReceiveOptions& opts_;
+  std::optional<DestDir> dest_;
+  internal::StreamValidator validator_;
+  ReceiveStats stats_;
+
+  uint32_t next_id_ = 0;
+  bool listing_done_ = false;
+  bool fin_sent_ = false;
+  bool got_fin_ = false;
+  bool peer_error_ = false;
+  bool closed_ = false;
+  int64_t wire_bytes_ = 0;
+  int open_files_ = 0;
+
+  std::unordered_map<uint32_t, PendingFile> pending_;       // requested, not yet complete
+  std::vector<Stat> dirs_;                                  // in listing order
+  std::vector<std::pair<std::string, std::string>> links_;  // path, target
+  std::unordered_set<std::string> fresh_dirs_;  // created in this transfer: nothing inside yet
+};
+
+}  // namespace
+
+Status Receive(const Context& ctx, PacketStream& stream, const std::string& dest,
+               const ReceiveOptions& opts, ReceiveStats* stats) {
+  Context::CallbackHandle on_cancel =
+      ctx.OnCancel([&stream](const Status& cause) { stream.Cancel(cause); });
+  Receiver r(stream, opts);
+  return r.Run(dest, stats);
+}
+
+}  // namespace kiln::fsutil
