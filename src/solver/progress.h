@@ -94,6 +94,10 @@ class VertexProgress {
   // A sub-status line (id such as "transferring context:"); done marks it completed.
   void Status(const std::string& id, int64_t current, int64_t total, bool done);
   const std::string& digest() const { return v_.digest; }
+  bool completed() {
+    std::lock_guard<std::mutex> l(mu_);
+    return v_.completed.has_value();
+  }
 
  private:
   std::mutex mu_;

@@ -114,7 +114,23 @@ std::shared_ptr<VertexState> Solver::Attach(const std::shared_ptr<Job>& job,
 Result<OpResultPtr> Solver::Build(const Context& ctx, const std::shared_ptr<Job>& job,
                                   const Edge& target) {
   if (!target.vertex) return InvalidArgument("build has no target vertex");
-  return EdgeResult(ctx, job, target);
+  auto r = EdgeResult(ctx, job, target);
+  if (!r.ok()) return r;
+  // Vertices whose results were not needed (a later vertex hit the cache) are cached too, for
+  // this job; report them so, as BuildKit does.
+  std::vector<std::shared_ptr<VertexState>> states;
+  {
+    std::lock_guard<std::mutex> l(job->mu_);
+    for (auto& [d, st] : job->states_) states.push_back(st);
+  }
+  for (auto& st : states) {
+    if (!st->progress.completed()) {
+      VertexEvent v{st->v->digest, st->v->name, VertexState::InputDigests(*st->v), true, {}, {}, {}};
+      v.started = v.completed = std::chrono::system_clock::now();
+      job->progress_->Write(std::move(v));
+    }
+  }
+  return r;
 }
 
 Result<OpResultPtr> Solver::EdgeResult(const Context& ctx, const std::shared_ptr<Job>& job,

@@ -1,0 +1,65 @@
+// kilnd: the kiln build daemon. Flags override the TOML config file (buildkitd.toml's shape).
+
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "util/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"kilnd: a container image builder daemon speaking BuildKit's API"};
+  std::string config_path, root;
+  std::vector<std::string> addrs;
+  bool debug = false;
+  app.add_option("--config", config_path, "TOML config file (buildkitd.toml format)");
+  app.add_option("--root", root, "state directory (default /var/lib/kiln)");
+  app.add_option("--addr", addrs, "listening address (default unix:///run/kiln/kilnd.sock)");
+  app.add_flag("--debug", debug, "debug logging");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  kiln::daemon::Config cfg;
+  cfg.root = kiln::daemon::DefaultRoot();
+  if (!config_path.empty()) {
+    std::vector<std::string> warnings;
+    auto c = kiln::daemon::LoadConfigFile(config_path, &warnings);
+    if (!c.ok()) {
+      std::fprintf(stderr, "kilnd: %s\n", c.status().message().c_str());
+      return 1;
+    }
+    cfg = *c;
+    for (const auto& w : warnings) kiln::log::Warn("config: {}", w);
+  }
+  if (!root.empty()) cfg.root = root;
+  if (!addrs.empty()) cfg.addresses = addrs;
+  if (debug) cfg.debug = true;
+
+  // Signals are handled on a thread of their own.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto d = kiln::daemon::Daemon::Start(cfg);
+  if (!d.ok()) {
+    std::fprintf(stderr, "kilnd: %s\n", d.status().message().c_str());
+    return 1;
+  }
+  std::thread([&set, &d] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    kiln::log::Info("received signal {}, shutting down", sig);
+    (*d)->Shutdown();
+  }).detach();
+  (*d)->Wait();
+  return 0;
+}

@@ -1,0 +1,54 @@
+#pragma once
+// kilnd's configuration: flags over a TOML file in buildkitd.toml's shape (root, [grpc],
+// [worker.oci], [registry."host"], GC policies). Parse errors name the file, line and key.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace kiln::daemon {
+
+struct GCPolicy {
+  bool all = false;
+  int64_t keep_duration_s = 0;
+  int64_t keep_bytes = 0;
+  std::vector<std::string> filters;
+};
+
+struct RegistryConfig {
+  std::vector<std::string> mirrors;
+  bool http = false;
+  bool insecure = false;
+  std::vector<std::string> ca;
+};
+
+struct Config {
+  std::string root = "/var/lib/kiln";
+  std::vector<std::string> addresses;  // empty: the default socket
+  bool debug = false;
+  // [worker.oci]
+  std::string snapshotter = "auto";
+  int max_parallelism = 0;  // 0: number of CPUs
+  bool gc = true;
+  int64_t gc_keep_storage = 0;  // bytes; 0: 10% of the disk, as BuildKit
+  std::vector<GCPolicy> gc_policies;
+  std::string runtime = "runc";
+  std::map<std::string, RegistryConfig> registries;
+  std::vector<std::string> entitlements;  // insecure-entitlements
+};
+
+// Parses TOML text; `name` is used in error messages. Unknown keys are reported in `warnings`.
+Result<Config> ParseConfig(const std::string& text, const std::string& name,
+                           std::vector<std::string>* warnings);
+Result<Config> LoadConfigFile(const std::string& path, std::vector<std::string>* warnings);
+
+// The default socket address: unix:///run/kiln/kilnd.sock as root, else under XDG_RUNTIME_DIR.
+std::string DefaultAddress();
+// The default root: /var/lib/kiln as root, else $XDG_DATA_HOME/kiln (~/.local/share/kiln).
+std::string DefaultRoot();
+
+}  // namespace kiln::daemon

@@ -1,0 +1,31 @@
+#pragma once
+// The daemon's parts, shared by its gRPC services. Built once at start (daemon.cc).
+
+#include <memory>
+
+#include "daemon/config.h"
+#include "daemon/jobs.h"
+#include "frontend/frontend.h"
+#include "llbsolver/llbsolver.h"
+#include "session/session.h"
+#include "solver/keystore.h"
+#include "solver/solver.h"
+#include "source/local.h"
+#include "worker/worker.h"
+
+namespace kiln::daemon {
+
+struct Core {
+  Config config;
+  std::unique_ptr<worker::Worker> worker;
+  std::unique_ptr<solver::CacheKeyStore> keys;
+  std::unique_ptr<solver::Solver> solver;
+  std::unique_ptr<session::Manager> sessions;
+  std::unique_ptr<source::LocalSource> local;
+  std::unique_ptr<llbsolver::LLBSolver> llb;
+  frontend::Registry frontends;
+  JobRegistry jobs;
+  Context ctx = Context::Background();  // cancelled at shutdown
+};
+
+}  // namespace kiln::daemon

@@ -1,0 +1,39 @@
+#pragma once
+// Helpers at the gRPC edge of the daemon: Status conversion and turning a server call's
+// cancellation into a Context cancellation.
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <thread>
+
+#include "util/context.h"
+#include "util/status.h"
+
+namespace kiln::daemon {
+
+inline grpc::Status ToGrpc(const Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
+}
+
+// A child of `parent` cancelled when the client cancels or disconnects the call. Polls the
+// sync API's IsCancelled (it has no callback) until destroyed.
+class CallContext {
+ public:
+  CallContext(const Context& parent, grpc::ServerContext* sc);
+  ~CallContext();
+  CallContext(const CallContext&) = delete;
+  CallContext& operator=(const CallContext&) = delete;
+  const Context& ctx() const { return ctx_; }
+
+ private:
+  Context ctx_;
+  std::atomic<bool> stop_{false};
+  std::thread watcher_;
+};
+
+// First value of a client metadata key, or "".
+std::string Metadata(const grpc::ServerContext* sc, const std::string& key);
+
+}  // namespace kiln::daemon

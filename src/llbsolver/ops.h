@@ -1,0 +1,31 @@
+#pragma once
+// LLB op implementations for the generic solver (BuildKit's solver/llbsolver/ops): each turns
+// one pb.Op into a solver::Op with a cache map and an Exec on worker refs.
+
+#include <memory>
+
+#include "llb/definition.h"
+#include "session/session.h"
+#include "solver/types.h"
+#include "source/local.h"
+#include "worker/worker.h"
+
+namespace kiln::llbsolver {
+
+struct OpDeps {
+  worker::Worker* worker = nullptr;
+  session::Manager* sessions = nullptr;
+  source::LocalSource* local = nullptr;
+};
+
+Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& op, const OpDeps& deps);
+
+std::shared_ptr<solver::Op> NewSourceOp(const pb::SourceOp& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewFileOp(const pb::Op& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewMergeOp(const pb::Op& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewDiffOp(const pb::Op& op, const OpDeps& deps);
+
+// Digest of a message's deterministic bytes, prefixed by a kind; the op's own cache-map part.
+Digest OpDigest(const std::string& kind, const google::protobuf::Message& m);
+
+}  // namespace kiln::llbsolver

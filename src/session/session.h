@@ -1,0 +1,74 @@
+#pragma once
+// Daemon side of BuildKit sessions (wire-protocol.md §4). A client opens Control/Session; the
+// byte stream carries HTTP/2 on which the daemon is the gRPC *client* and calls back the services
+// the client advertised (FileSync, FileSend, Auth, …). Sessions are kept by id; Solve and the
+// sources look them up with a wait because the Session stream may arrive after Solve.
+// Thread-safe.
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "util/context.h"
+#include "util/status.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace kiln::session {
+
+// The Control/Session stream as a plain byte pipe; implemented by the daemon's gRPC handler.
+class ByteTunnel {
+ public:
+  virtual ~ByteTunnel() = default;
+  // Next chunk; false at end of stream.
+  virtual bool Read(std::string* chunk) = 0;
+  virtual bool Write(const std::string& chunk) = 0;
+};
+
+struct SessionHeaders {
+  std::string id;
+  std::string shared_key;
+  std::string name;
+  std::vector<std::string> methods;  // services the client serves
+};
+
+class Session {
+ public:
+  Session(SessionHeaders h, std::shared_ptr<grpc::Channel> ch, Context ctx);
+  const std::string& id() const { return h_.id; }
+  const std::string& shared_key() const { return h_.shared_key; }
+  bool Supports(const std::string& method) const;
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  // Cancelled when the client closes the session.
+  const Context& context() const { return ctx_; }
+
+ private:
+  SessionHeaders h_;
+  std::set<std::string> methods_lower_;
+  std::shared_ptr<grpc::Channel> channel_;
+  Context ctx_;
+};
+
+class Manager {
+ public:
+  Manager() = default;
+  // Runs one session until the client closes it (or ctx is cancelled).
+  Status Serve(const Context& ctx, const SessionHeaders& h, ByteTunnel& tunnel);
+  // The session `id`, waiting up to `wait` for it to attach.
+  Result<std::shared_ptr<Session>> Get(const Context& ctx, const std::string& id,
+                                       std::chrono::milliseconds wait = std::chrono::seconds(5));
+  size_t active() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<Session>> sessions_;  // guarded by mu_
+};
+
+}  // namespace kiln::session

@@ -1,0 +1,165 @@
+#include "source/local.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cache/contenthash.h"
+#include "session/filesync.h"
+#include "util/fs_copy.h"
+#include "util/log.h"
+
+namespace kiln::source {
+
+namespace {
+
+Result<std::vector<std::string>> JsonList(const pb::SourceOp& op, const std::string& key) {
+  auto it = op.attrs().find(key);
+  if (it == op.attrs().end() || it->second.empty()) return std::vector<std::string>{};
+  auto j = nlohmann::json::parse(it->second, nullptr, false);
+  if (!j.is_array()) return InvalidArgument("local source attr " + key + " is not a JSON array of strings");
+  std::vector<std::string> out;
+  for (const auto& e : j) {
+    if (!e.is_string()) return InvalidArgument("local source attr " + key + " is not a JSON array of strings");
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+std::string Attr(const pb::SourceOp& op, const std::string& key) {
+  auto it = op.attrs().find(key);
+  return it == op.attrs().end() ? "" : it->second;
+}
+
+// Small JSON sidecar remembering the last sync's content digest and ref across restarts.
+void SaveMeta(const std::string& path, const std::string& digest, const std::string& ref) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << nlohmann::json{{"digest", digest}, {"ref", ref}}.dump();
+  }
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+void LoadMeta(const std::string& path, std::string* digest, std::string* ref) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto j = nlohmann::json::parse(s, nullptr, false);
+  if (!j.is_object()) return;
+  *digest = j.value("digest", "");
+  *ref = j.value("ref", "");
+}
+
+}  // namespace
+
+Result<LocalIdentifier> ParseLocal(const pb::SourceOp& op) {
+  const std::string& ident = op.identifier();
+  constexpr std::string_view kPrefix = "local://";
+  if (ident.rfind(kPrefix, 0) != 0) return InvalidArgument("not a local source: " + ident);
+  LocalIdentifier id;
+  id.name = ident.substr(kPrefix.size());
+  if (id.name.empty()) return InvalidArgument("local source has no name: " + ident);
+  id.session_id = Attr(op, "local.session");
+  id.shared_key_hint = Attr(op, "local.sharedkeyhint");
+  KILN_ASSIGN_OR_RETURN(id.include_patterns, JsonList(op, "local.includepattern"));
+  KILN_ASSIGN_OR_RETURN(id.exclude_patterns, JsonList(op, "local.excludepatterns"));
+  KILN_ASSIGN_OR_RETURN(id.follow_paths, JsonList(op, "local.followpaths"));
+  return id;
+}
+
+std::shared_ptr<LocalSource::SyncDir> LocalSource::DirFor(const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto& d = dirs_[key];
+  if (!d) d = std::make_shared<SyncDir>();
+  return d;
+}
+
+Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier& id,
+                                      const std::vector<std::string>& job_sessions,
+                                      solver::VertexProgress* progress) {
+  // Find the session: the one named by the op, else the first of the job's that attached.
+  std::shared_ptr<session::Session> sess;
+  std::vector<std::string> candidates = id.session_id.empty() ? job_sessions
+                                                               : std::vector<std::string>{id.session_id};
+  Status last = NotFound("no session to read local \"" + id.name + "\" from");
+  for (const auto& sid : candidates) {
+    auto s = sessions_->Get(ctx, sid);
+    if (s.ok()) {
+      sess = *s;
+      break;
+    }
+    last = s.status();
+  }
+  if (!sess) return last;
+
+  // One sync directory per name + shared key, reused across builds. The filter settings are
+  // part of the key too: a different selection must not delete another build's files.
+  nlohmann::json keyj = {id.name, id.shared_key_hint, sess->shared_key(), id.include_patterns,
+                         id.exclude_patterns, id.follow_paths};
+  std::string key = Digest::FromBytes(keyj.dump()).str().substr(7, 32);
+  auto sd = DirFor(key);
+  std::lock_guard<std::mutex> l(sd->mu);
+  std::string dir = root_ + "/" + key;
+  std::string fs = dir + "/fs";
+  std::error_code ec;
+  std::filesystem::create_directories(fs, ec);
+  if (ec) return Internal("create local sync dir " + fs + ": " + ec.message());
+  if (!sd->loaded) {
+    LoadMeta(dir + "/meta.json", &sd->last_digest, &sd->last_ref);
+    sd->loaded = true;
+  }
+
+  session::LocalSyncRequest req{id.name, id.include_patterns, id.exclude_patterns, id.follow_paths};
+  std::string status_id = "transferring " + id.name + ":";
+  int64_t bytes = 0;  // bytes on the wire, as BuildKit reports them
+  fsutil::ReceiveOptions ro;
+  ro.progress = [&](int64_t total) {
+    bytes = total;
+    if (progress) progress->Status(status_id, bytes, 0, false);
+  };
+  fsutil::ReceiveStats stats;
+  // A failed or cancelled sync leaves the dir half-updated: forget its digest so the next one
+  // recomputes it.
+  std::string prev_digest = sd->last_digest;
+  sd->last_digest.clear();
+  SaveMeta(dir + "/meta.json", "", "");
+  Status st = session::SyncLocalDir(ctx, *sess, req, fs, ro, &stats);
+  if (!st.ok()) return st;
+  if (progress) progress->Status(status_id, bytes, 0, true);
+
+  LocalResult res;
+  res.files_transferred = stats.files_requested;
+  res.bytes_transferred = stats.bytes_received;
+  // Nothing written means the tree is what it was: skip re-hashing it.
+  // Nothing written or removed means the tree is what it was: skip re-hashing it.
+  bool unchanged = stats.entries_written == 0 && stats.entries_removed == 0 && !prev_digest.empty();
+  if (unchanged) {
+    KILN_ASSIGN_OR_RETURN(res.content, Digest::Parse(prev_digest));
+  } else {
+    KILN_ASSIGN_OR_RETURN(res.content, cache::Checksum(ctx, fs, "/", cache::ChecksumOptions{}));
+  }
+  sd->last_digest = res.content.str();
+
+  // Reuse the ref of the same content if it is still there; otherwise copy into a new one.
+  if (sd->last_ref.size() && prev_digest == res.content.str()) {
+    auto r = cache_->Get(sd->last_ref);
+    if (r.ok()) res.ref = std::move(*r);
+  }
+  if (!res.ref.valid()) {
+    KILN_ASSIGN_OR_RETURN(auto m, cache_->New(ctx, nullptr, "local source for " + id.name));
+    m.SetRecordType("source.local");
+    {
+      KILN_ASSIGN_OR_RETURN(auto mnt, m.Mount());
+      KILN_RETURN_IF_ERROR(CopyTree(ctx, fs, mnt->path(), CopyOptions{}));
+    }
+    KILN_ASSIGN_OR_RETURN(res.ref, m.Commit());
+  }
+  sd->last_ref = res.ref.id();
+  SaveMeta(dir + "/meta.json", sd->last_digest, sd->last_ref);
+  return res;
+}
+
+}  // namespace kiln::source

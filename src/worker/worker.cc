@@ -1,0 +1,101 @@
+#include "worker/worker.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace kiln::worker {
+
+namespace {
+
+// The worker id is random once per root and kept, as BuildKit's is.
+Result<std::string> LoadOrCreateID(const std::string& root) {
+  std::string path = root + "/workerid";
+  std::ifstream in(path);
+  std::string id;
+  if (in >> id && !id.empty()) return id;
+  std::mt19937_64 rng{std::random_device{}()};
+  const char* alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  for (int i = 0; i < 25; i++) id += alphabet[rng() % 36];
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << id << "\n";
+    if (!out) return Internal("write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Internal("rename " + tmp + ": " + ec.message());
+  return id;
+}
+
+}  // namespace
+
+Platform HostPlatform() {
+  Platform p;
+  struct utsname u;
+  std::string m = uname(&u) == 0 ? u.machine : "";
+  if (m == "x86_64") {
+    p.architecture = "amd64";
+  } else if (m == "aarch64") {
+    p.architecture = "arm64";
+  } else if (m.rfind("armv7", 0) == 0) {
+    p.architecture = "arm";
+    p.variant = "v7";
+  } else if (m == "i686" || m == "i386") {
+    p.architecture = "386";
+  } else {
+    p.architecture = m;
+  }
+  return p;
+}
+
+Result<const cache::ImmutableRef*> RefOf(const solver::OpResultPtr& r) {
+  auto* w = dynamic_cast<const WorkerRef*>(r.get());
+  if (!w) return Internal("result is not a worker ref");
+  return &w->ref();
+}
+
+Result<std::unique_ptr<Worker>> Worker::New(const WorkerOptions& opts) {
+  std::unique_ptr<Worker> w(new Worker());
+  w->opts_ = opts;
+  std::error_code ec;
+  std::filesystem::create_directories(opts.root, ec);
+  if (ec) return Internal("create worker root " + opts.root + ": " + ec.message());
+  KILN_ASSIGN_OR_RETURN(w->id_, LoadOrCreateID(opts.root));
+  if (opts.snapshotter != "auto" && opts.snapshotter != "native") {
+    return InvalidArgument("unknown snapshotter \"" + opts.snapshotter +
+                           "\" (this kiln supports: native)");
+  }
+  KILN_ASSIGN_OR_RETURN(w->snapshotter_, snapshot::NewNativeSnapshotter(opts.root + "/snapshots"));
+  KILN_ASSIGN_OR_RETURN(w->cache_, cache::Manager::Open(opts.root, w->snapshotter_.get()));
+  return w;
+}
+
+Worker::~Worker() = default;
+
+std::map<std::string, std::string> Worker::Labels() const {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  std::string prefix = "org.mobyproject.buildkit.worker.";
+  return {
+      {prefix + "executor", "oci"},
+      {prefix + "hostname", opts_.hostname.empty() ? host : opts_.hostname},
+      {prefix + "network", "host"},
+      {prefix + "oci.process-mode", "sandbox"},
+      {prefix + "selinux.enabled", "false"},
+      {prefix + "snapshotter", snapshotter_->name()},
+  };
+}
+
+std::vector<Platform> Worker::Platforms() const { return {HostPlatform()}; }
+
+Result<solver::OpResultPtr> Worker::Load(const Context& ctx, const std::string& id) {
+  KILN_ASSIGN_OR_RETURN(auto ref, cache_->Get(id));
+  return solver::OpResultPtr(std::make_shared<WorkerRef>(std::move(ref)));
+}
+
+}  // namespace kiln::worker

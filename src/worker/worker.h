@@ -1,0 +1,68 @@
+#pragma once
+// A worker: the snapshotter, cache manager and (later) executor and content store that run ops,
+// with the platforms and labels reported by ListWorkers. The OCI worker uses kiln's own parts.
+// Thread-safe.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cache/manager.h"
+#include "snapshot/snapshotter.h"
+#include "solver/types.h"
+
+namespace kiln::worker {
+
+struct Platform {
+  std::string os = "linux";
+  std::string architecture;
+  std::string variant;
+};
+
+// A solver result backed by a cache ref.
+class WorkerRef : public solver::OpResult {
+ public:
+  explicit WorkerRef(cache::ImmutableRef ref) : ref_(std::move(ref)) {}
+  std::string ID() const override { return ref_.id(); }
+  const cache::ImmutableRef& ref() const { return ref_; }
+
+ private:
+  cache::ImmutableRef ref_;
+};
+
+// The ref behind a solver result, or an error naming what it was.
+Result<const cache::ImmutableRef*> RefOf(const solver::OpResultPtr& r);
+
+struct WorkerOptions {
+  std::string root;            // daemon root; the worker keeps its state below it
+  std::string snapshotter = "auto";  // "auto", "native" (overlayfs comes with the images issue)
+  std::string hostname;
+};
+
+class Worker : public solver::ResultLoader {
+ public:
+  static Result<std::unique_ptr<Worker>> New(const WorkerOptions& opts);
+  ~Worker() override;
+
+  const std::string& id() const { return id_; }
+  std::map<std::string, std::string> Labels() const;
+  std::vector<Platform> Platforms() const;
+  cache::Manager& cache() { return *cache_; }
+  snapshot::Snapshotter& snapshotter() { return *snapshotter_; }
+  const std::string& root() const { return opts_.root; }
+
+  Result<solver::OpResultPtr> Load(const Context& ctx, const std::string& id) override;
+
+ private:
+  Worker() = default;
+  WorkerOptions opts_;
+  std::string id_;
+  std::unique_ptr<snapshot::Snapshotter> snapshotter_;
+  std::unique_ptr<cache::Manager> cache_;
+};
+
+// The host's platform in OCI terms (amd64, arm64, …).
+Platform HostPlatform();
+
+}  // namespace kiln::worker
