@@ -1,0 +1,220 @@
+#include "client/build.h"
+
+#include <fmt/format.h>
+#include <grpcpp/client_context.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "client/definition.h"
+#include "client/gateway_build.h"
+#include "client/grpc_status.h"
+#include "client/id.h"
+#include "client/session.h"
+#include "util/log.h"
+
+namespace kiln::client {
+
+namespace {
+
+namespace bk = moby::buildkit::v1;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr auto kStatusInactivity = std::chrono::seconds(5);
+constexpr auto kGatewayFailureGrace = std::chrono::seconds(5);
+
+// A ClientContext whose call is cancelled when `ctx` is.
+class CancellableCall {
+ public:
+  explicit CancellableCall(const Context& ctx) {
+    hook_ = ctx.OnCancel([this](const Status&) { call_.TryCancel(); });
+  }
+  grpc::ClientContext* get() { return &call_; }
+
+ private:
+  grpc::ClientContext call_;
+  Context::CallbackHandle hook_;
+};
+
+// Restricts --local dirs to those a definition uses; every used name must be given.
+Result<std::map<std::string, std::string>> LocalsForDefinition(
+    const pb::Definition& def, const std::map<std::string, std::string>& locals) {
+  KILN_ASSIGN_OR_RETURN(std::set<std::string> names, LocalNames(def));
+  std::map<std::string, std::string> out;
+  for (const std::string& name : names) {
+    auto it = locals.find(name);
+    if (it == locals.end()) {
+      return InvalidArgument(fmt::format("local directory {} not enabled", name));
+    }
+    out.insert(*it);
+  }
+  return out;
+}
+
+Status Cause(const Context& ctx, const grpc::Status& s) {
+  if (ctx.cancelled() && s.error_code() == grpc::StatusCode::CANCELLED) {
+    return Cancelled("context canceled");
+  }
+  return FromGrpcStatus(s);
+}
+
+}  // namespace
+
+bk::SolveRequest MakeSolveRequest(const BuildRequest& req, const std::string& ref,
+                                  const std::string& session_id) {
+  bk::SolveRequest sreq;
+  sreq.set_ref(ref);
+  if (req.definition) *sreq.mutable_definition() = *req.definition;
+  for (size_t i = 0; i < req.exports.size(); ++i) {
+    const ExportEntry& ex = req.exports[i];
+    bk::Exporter* e = sreq.add_exporters();
+    e->set_type(ex.type);
+    for (const auto& [k, v] : ex.attrs) (*e->mutable_attrs())[k] = v;
+    if (i == 0) {
+      sreq.set_exporterdeprecated(ex.type);
+      for (const auto& [k, v] : ex.attrs) (*sreq.mutable_exporterattrsdeprecated())[k] = v;
+    }
+  }
+  sreq.set_session(session_id);
+  if (req.frontend_in_solve) sreq.set_frontend(req.frontend);
+  for (const auto& [k, v] : req.frontend_attrs) (*sreq.mutable_frontendattrs())[k] = v;
+  sreq.mutable_cache();  // old daemons expect it present (gogo non-nullable)
+  for (const std::string& e : req.entitlements) sreq.add_entitlements(e);
+  return sreq;
+}
+
+Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* control,
+                            bk::frontend::LLBBridge::StubInterface* bridge, const BuildRequest& req,
+                            const StatusFn& on_status) {
+  const bool gateway = !req.definition && !req.frontend.empty() && !req.frontend_in_solve;
+  if (!req.definition && req.frontend.empty()) return InvalidArgument("invalid empty definition");
+  if (req.definition && !req.frontend.empty()) {
+    return InvalidArgument(fmt::format("invalid definition for frontend {}", req.frontend));
+  }
+
+  {
+    CancellableCall call(ctx);
+    bk::ListWorkersResponse workers;
+    Status s = Cause(ctx, control->ListWorkers(call.get(), bk::ListWorkersRequest(), &workers));
+    if (!s.ok()) return s.Annotate("listing workers for Build");
+  }
+
+  SessionConfig scfg;
+  if (req.definition) {
+    KILN_ASSIGN_OR_RETURN(scfg.local_dirs, LocalsForDefinition(*req.definition, req.local_dirs));
+  } else {
+    scfg.local_dirs = req.local_dirs;
+  }
+  for (size_t i = 0; i < req.exports.size(); ++i) {
+    const ExportEntry& ex = req.exports[i];
+    if (!ex.output_dir.empty()) scfg.export_targets[static_cast<int>(i)] = {ex.output_dir, ""};
+    if (!ex.output_file.empty()) scfg.export_targets[static_cast<int>(i)] = {"", ex.output_file};
+  }
+  scfg.stdout_fd = req.stdout_fd;
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Start(control, std::move(scfg)));
+  auto cancel_session = ctx.OnCancel([s = session.get()](const Status&) { s->Abort(); });
+
+  const std::string ref = req.ref.empty() ? NewId() : req.ref;
+  Context solve_ctx = ctx.Child();  // cancelled too when the frontend phase fails for good
+
+  // Shared between the threads below.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool solve_done = false;
+  bool status_done = false;
+  SteadyClock::time_point last_status = SteadyClock::now();
+
+  // Status stream.
+  grpc::ClientContext status_call;
+  Status status_err;
+  std::thread status_thread([&] {
+    bk::StatusRequest sreq;
+    sreq.set_ref(ref);
+    auto reader = control->Status(&status_call, sreq);
+    bk::StatusResponse resp;
+    while (reader->Read(&resp)) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        last_status = SteadyClock::now();
+      }
+      if (on_status) on_status(resp);
+    }
+    grpc::Status fin = reader->Finish();
+    std::lock_guard<std::mutex> lock(mu);
+    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) {
+      status_err = FromGrpcStatus(fin).Annotate("failed to receive status");
+    }
+    status_done = true;
+    cv.notify_all();
+  });
+  auto cancel_status = ctx.OnCancel([&status_call](const Status&) { status_call.TryCancel(); });
+
+  // Client-side frontend phase; abandoned when Control.Solve fails.
+  Context gw_ctx = ctx.Child();
+  Result<GatewayResult> gw_result = GatewayResult{};
+  std::thread gateway_thread;
+  if (gateway) {
+    gateway_thread = std::thread([&] {
+      GatewayRequest greq{ref, req.frontend, req.frontend_attrs};
+      gw_result = RunGatewayBuild(gw_ctx, bridge, greq);
+      if (gw_result.ok()) return;
+      // Control.Solve should fail as well; give it a moment before cancelling it.
+      std::unique_lock<std::mutex> lock(mu);
+      if (!cv.wait_for(lock, kGatewayFailureGrace, [&] { return solve_done; })) {
+        solve_ctx.Cancel(Cancelled("frontend failed"));
+      }
+    });
+  }
+
+  // Control.Solve blocks for the whole build.
+  bk::SolveRequest sreq = MakeSolveRequest(req, ref, session->id());
+  bk::SolveResponse sresp;
+  grpc::Status solve_status;
+  {
+    CancellableCall call(solve_ctx);
+    solve_status = control->Solve(call.get(), sreq, &sresp);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    solve_done = true;
+    cv.notify_all();
+  }
+  if (!solve_status.ok()) gw_ctx.Cancel(Cancelled("the build failed"));
+  cancel_session.Reset();
+  Status session_status = session->Close();
+  if (!session_status.ok()) log::Debug("{}", session_status.ToString());
+
+  // The Status stream ends with the job; old daemons may keep it open, so stop waiting after
+  // a quiet period.
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!status_done) {
+      auto deadline = last_status + kStatusInactivity;
+      if (cv.wait_until(lock, deadline, [&] { return status_done; })) break;
+      if (SteadyClock::now() >= last_status + kStatusInactivity) {
+        status_call.TryCancel();
+        break;
+      }
+    }
+  }
+  status_thread.join();
+  if (gateway_thread.joinable()) gateway_thread.join();
+
+  if (!solve_status.ok()) {
+    Status s = Cause(ctx, solve_status);
+    if (!ctx.cancelled() && !gw_result.ok() && solve_ctx.cancelled()) s = gw_result.status();
+    return s.Annotate("failed to solve");
+  }
+  if (!gw_result.ok()) return gw_result.status().Annotate("failed to run Build function");
+  if (!status_err.ok() && !ctx.cancelled()) return status_err;
+
+  BuildResponse out;
+  for (const auto& [k, v] : sresp.exporterresponse()) out.exporter_response[k] = v;
+  if (gw_result.ok()) out.frontend_metadata = gw_result->metadata;
+  return out;
+}
+
+}  // namespace kiln::client

@@ -1,0 +1,56 @@
+#pragma once
+// One build against a daemon, as buildctl runs it (wire-protocol.md §1.8):
+//   1. Control/ListWorkers (the build fails if it errors);
+//   2. concurrently: the session (session.h), Control/Solve and Control/Status(ref), plus,
+//      for --frontend without --frontend-in-solve, the client-side frontend phase over
+//      LLBBridge (gateway_build.h) with Control.Solve carrying no frontend and no definition;
+//   3. when Solve returns the session is closed and the Status stream is given 5 s of
+//      inactivity to end by itself.
+// Cancelling `ctx` cancels every call and the session. Errors read like buildctl's:
+// "failed to solve: <daemon message>". Stubs are injected so tests can use a fake daemon.
+// Thread-compatible; the status callback runs on an internal thread.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/build_options.h"
+#include "control/control.grpc.pb.h"
+#include "gateway/gateway.grpc.pb.h"
+#include "pb/ops.pb.h"
+#include "util/context.h"
+#include "util/status.h"
+
+namespace kiln::client {
+
+struct BuildRequest {
+  std::string ref;  // random when empty
+  std::optional<pb::Definition> definition;
+  std::string frontend;
+  std::map<std::string, std::string> frontend_attrs;
+  std::map<std::string, std::string> local_dirs;
+  std::vector<ExportEntry> exports;
+  std::vector<std::string> entitlements;
+  bool frontend_in_solve = false;  // the pre-v0.11 flow: the frontend named in Control.Solve
+  int stdout_fd = 1;               // where "dest=-" tarballs go
+};
+
+struct BuildResponse {
+  std::map<std::string, std::string> exporter_response;
+  // Result metadata of the client-side frontend phase (subrequests put result.txt here).
+  std::map<std::string, std::string> frontend_metadata;
+};
+
+using StatusFn = std::function<void(const moby::buildkit::v1::StatusResponse&)>;
+
+Result<BuildResponse> Build(const Context& ctx, moby::buildkit::v1::Control::StubInterface* control,
+                            moby::buildkit::v1::frontend::LLBBridge::StubInterface* bridge,
+                            const BuildRequest& req, const StatusFn& on_status);
+
+// The SolveRequest Build sends (exposed for tests).
+moby::buildkit::v1::SolveRequest MakeSolveRequest(const BuildRequest& req, const std::string& ref,
+                                                  const std::string& session_id);
+
+}  // namespace kiln::client

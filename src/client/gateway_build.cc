@@ -1,0 +1,116 @@
+#include "client/gateway_build.h"
+
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "client/base64.h"
+#include "client/grpc_status.h"
+
+namespace kiln::client {
+
+namespace {
+
+namespace gw = moby::buildkit::v1::frontend;
+
+constexpr auto kPingTimeout = std::chrono::seconds(15);
+
+// A ClientContext for one LLBBridge call of this build, cancelled with `ctx`.
+class CallContext {
+ public:
+  CallContext(const Context& ctx, const std::string& ref) {
+    call_.AddMetadata("buildkit-controlapi-buildid", ref);
+    hook_ = ctx.OnCancel([this](const Status&) { call_.TryCancel(); });
+  }
+  grpc::ClientContext* get() { return &call_; }
+
+ private:
+  grpc::ClientContext call_;
+  Context::CallbackHandle hook_;
+};
+
+bool HasCap(const gw::PongResponse& pong, const std::string& id) {
+  for (const auto& cap : pong.frontendapicaps()) {
+    if (cap.id() == id) return cap.enabled();
+  }
+  return false;
+}
+
+Status ReturnError(const Context& ctx, gw::LLBBridge::StubInterface* bridge, const std::string& ref,
+                   const Status& err) {
+  gw::ReturnRequest req;
+  req.mutable_error()->set_code(static_cast<int>(err.code()));
+  req.mutable_error()->set_message(err.message());
+  gw::ReturnResponse resp;
+  CallContext call(ctx, ref);
+  return FromGrpcStatus(bridge->Return(call.get(), req, &resp));
+}
+
+}  // namespace
+
+Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInterface* bridge,
+                                      const GatewayRequest& req) {
+  gw::PongResponse pong;
+  {
+    CallContext call(ctx, req.ref);
+    call.get()->set_deadline(std::chrono::system_clock::now() + kPingTimeout);
+    KILN_RETURN_IF_ERROR(FromGrpcStatus(bridge->Ping(call.get(), gw::PingRequest(), &pong)));
+  }
+  // Without caps the daemon predates them: it expects the legacy inline return.
+  bool use_return = HasCap(pong, "return");
+  bool ref_array = HasCap(pong, "proto.refarray");
+
+  gw::SolveRequest sreq;
+  sreq.set_frontend(req.frontend);
+  for (const auto& [k, v] : req.frontend_opt) (*sreq.mutable_frontendopt())[k] = v;
+  sreq.set_allowresultreturn(true);
+  sreq.set_allowresultarrayref(true);
+  if (!use_return) sreq.set_exporterattr("{}");
+
+  gw::SolveResponse sresp;
+  Status solved;
+  {
+    CallContext call(ctx, req.ref);
+    solved = FromGrpcStatus(bridge->Solve(call.get(), sreq, &sresp));
+  }
+  if (!solved.ok()) {
+    if (use_return) ReturnError(ctx, bridge, req.ref, solved).IgnoreError();
+    return solved;
+  }
+
+  gw::Result result = sresp.result();
+  GatewayResult out;
+  for (const auto& [k, v] : result.metadata()) out.metadata[k] = v;
+
+  if (!use_return) {
+    nlohmann::json attrs = nlohmann::json::object();
+    for (const auto& [k, v] : result.metadata()) attrs[k] = Base64Encode(v);
+    sreq.set_final(true);
+    sreq.set_exporterattr(attrs.dump());
+    gw::SolveResponse final_resp;
+    CallContext call(ctx, req.ref);
+    KILN_RETURN_IF_ERROR(
+        FromGrpcStatus(bridge->Solve(call.get(), sreq, &final_resp)).Annotate("failed to solve"));
+    return out;
+  }
+
+  if (!ref_array) {  // the daemon wants plain ref ids
+    if (result.has_ref()) {
+      std::string id = result.ref().id();
+      result.set_refdeprecated(id);
+    } else if (result.has_refs()) {
+      gw::RefMapDeprecated m;
+      for (const auto& [k, r] : result.refs().refs()) (*m.mutable_refs())[k] = r.id();
+      *result.mutable_refsdeprecated() = std::move(m);
+    }
+  }
+  gw::ReturnRequest rreq;
+  *rreq.mutable_result() = std::move(result);
+  gw::ReturnResponse rresp;
+  CallContext call(ctx, req.ref);
+  KILN_RETURN_IF_ERROR(FromGrpcStatus(bridge->Return(call.get(), rreq, &rresp)));
+  return out;
+}
+
+}  // namespace kiln::client

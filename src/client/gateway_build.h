@@ -1,0 +1,32 @@
+#pragma once
+// The client-side frontend phase of a build, as buildctl >= v0.11 runs it (wire-protocol.md
+// §1.8, §3.6): on the main socket, with metadata `buildkit-controlapi-buildid: <ref>`, Ping
+// (15 s), then LLBBridge.Solve{Frontend, FrontendOpt, AllowResultReturn, AllowResultArrayRef},
+// then Return with the solved result, or with the error so the daemon's Control.Solve fails
+// with it. Daemons without the `return` cap get the legacy Solve{Final} instead. The call is
+// made while Control.Solve for the same ref is running. Thread-compatible.
+
+#include <map>
+#include <string>
+
+#include "gateway/gateway.grpc.pb.h"
+#include "util/context.h"
+#include "util/status.h"
+
+namespace kiln::client {
+
+struct GatewayRequest {
+  std::string ref;  // SolveRequest.Ref of the Control.Solve this belongs to
+  std::string frontend;
+  std::map<std::string, std::string> frontend_opt;
+};
+
+struct GatewayResult {
+  std::map<std::string, std::string> metadata;  // Result.metadata (e.g. result.txt)
+};
+
+Result<GatewayResult> RunGatewayBuild(
+    const Context& ctx, moby::buildkit::v1::frontend::LLBBridge::StubInterface* bridge,
+    const GatewayRequest& req);
+
+}  // namespace kiln::client

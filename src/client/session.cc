@@ -1,0 +1,191 @@
+#include "client/session.h"
+
+#include <fcntl.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/server_posix.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "client/connection.h"
+#include "client/filesync_service.h"
+#include "client/grpc_status.h"
+#include "client/health_service.h"
+#include "client/id.h"
+#include "util/log.h"
+
+namespace kiln::client {
+
+namespace {
+
+constexpr size_t kChunkSize = 32 * 1024;  // what Go's side sends per message
+constexpr auto kCloseWait = std::chrono::seconds(5);
+
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Session>> Session::Start(moby::buildkit::v1::Control::StubInterface* control,
+                                                SessionConfig config) {
+  std::unique_ptr<Session> s(new Session());
+  Status st = s->Init(control, std::move(config));
+  if (!st.ok()) return st;
+  return s;
+}
+
+Status Session::Init(moby::buildkit::v1::Control::StubInterface* control, SessionConfig config) {
+  id_ = config.id.empty() ? NewId() : config.id;
+
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return ErrnoStatus(errno, "session socketpair");
+  }
+  pump_fd_ = fds[0];
+  int server_fd = fds[1];
+  // AddInsecureChannelFromFd does not make the fd non-blocking; without it the server's
+  // reader blocks a poller thread forever (wire-protocol.md §7.2).
+  int flags = fcntl(server_fd, F_GETFL);
+  if (flags < 0 || fcntl(server_fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    int err = errno;
+    close(server_fd);
+    return ErrnoStatus(err, "session socket O_NONBLOCK");
+  }
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    int err = errno;
+    close(server_fd);
+    return ErrnoStatus(err, "session eventfd");
+  }
+
+  grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(kMaxMessageSize);
+  builder.SetMaxSendMessageSize(kMaxMessageSize);
+  services_.push_back(std::make_unique<HealthService>());
+  methods_.push_back(kHealthCheck);
+  if (!config.local_dirs.empty()) {
+    services_.push_back(std::make_unique<FileSyncService>(config.local_dirs, ctx_));
+    methods_.push_back(kFileSyncDiffCopy);
+  }
+  if (!config.export_targets.empty()) {
+    services_.push_back(
+        std::make_unique<FileSendService>(config.export_targets, ctx_, config.stdout_fd));
+    methods_.push_back(kFileSendDiffCopy);
+  }
+  for (auto& svc : services_) builder.RegisterService(svc.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr) {
+    close(server_fd);
+    return Internal("cannot start the session server");
+  }
+  grpc::AddInsecureChannelFromFd(server_.get(), server_fd);  // takes the fd
+
+  client_ctx_.AddMetadata("x-docker-expose-session-uuid", id_);
+  client_ctx_.AddMetadata("x-docker-expose-session-sharedkey", config.shared_key);
+  client_ctx_.AddMetadata("x-docker-expose-session-name", config.name);
+  for (const std::string& m : methods_) {
+    client_ctx_.AddMetadata("x-docker-expose-session-grpc-method", m);
+  }
+  stream_ = control->Session(&client_ctx_);
+  in_thread_ = std::thread([this] { PumpIn(); });
+  out_thread_ = std::thread([this] { PumpOut(); });
+  return Status::Ok();
+}
+
+Session::~Session() {
+  Close().IgnoreError();
+  if (pump_fd_ >= 0) close(pump_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void Session::PumpIn() {
+  moby::buildkit::v1::BytesMessage msg;
+  bool socket_ok = true;
+  while (stream_->Read(&msg)) {
+    // Keep draining the stream after the socket broke, so the daemon's writes never stall.
+    if (socket_ok) socket_ok = SendAll(pump_fd_, msg.data());
+  }
+  shutdown(pump_fd_, SHUT_WR);  // EOF of the stream is EOF of the pipe
+  std::lock_guard<std::mutex> lock(mu_);
+  in_done_ = true;
+  cv_.notify_all();
+}
+
+void Session::PumpOut() {
+  std::string buf(kChunkSize, '\0');
+  moby::buildkit::v1::BytesMessage msg;
+  while (true) {
+    pollfd pfds[2] = {{pump_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    int r = poll(pfds, 2, -1);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (pfds[1].revents != 0) break;  // Close
+    ssize_t n = read(pump_fd_, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      break;
+    }
+    if (n == 0) break;  // the session server went away
+    msg.set_data(buf.data(), static_cast<size_t>(n));
+    if (!stream_->Write(msg)) break;
+  }
+  stream_->WritesDone();
+}
+
+Status Session::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return close_status_;
+    closed_ = true;
+  }
+  if (stream_ == nullptr) {  // Init failed before the session started
+    if (server_ != nullptr) server_->Shutdown();
+    return Status::Ok();
+  }
+  uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof(one)) < 0) log::Debug("session wake: {}", errno);
+  out_thread_.join();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, kCloseWait, [this] { return in_done_; })) {
+      log::Debug("session {}: the daemon did not end the stream; cancelling it", id_);
+      client_ctx_.TryCancel();
+    }
+  }
+  in_thread_.join();
+  grpc::Status fin = stream_->Finish();
+  ctx_.Cancel(Cancelled("session closed"));
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server_->Wait();
+
+  Status st;
+  if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED &&
+      fin.error_code() != grpc::StatusCode::UNAVAILABLE) {
+    st = FromGrpcStatus(fin).Annotate("session");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  close_status_ = st;
+  return st;
+}
+
+void Session::Abort() {
+  ctx_.Cancel(Cancelled("build cancelled"));
+  if (stream_ != nullptr) client_ctx_.TryCancel();
+}
+
+}  // namespace kiln::client

@@ -1,0 +1,71 @@
+#pragma once
+// An in-process stand-in for kilnd's side of the protocol, for client tests: Control
+// (ListWorkers, Session with the daemon end of the tunnel, Solve, Status) and LLBBridge
+// (Ping, Solve, Return) on a unix socket. Solve follows a script: pull --local dirs through the
+// session's FileSync, ask for the client's health, export a directory (fsutil packets) or bytes
+// (BytesMessage) through FileSend, then answer. Everything it saw is recorded for assertions.
+// Thread-safe.
+
+#include <grpcpp/server.h>
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "control/control.grpc.pb.h"
+#include "gateway/gateway.grpc.pb.h"
+#include "util/status.h"
+
+namespace kiln::client::testing {
+
+struct FakeScript {
+  std::vector<std::string> pull_locals;  // FileSync dir-names to pull into pulled_root/<name>
+  bool check_health = false;
+  std::string export_dir;    // sent with FileSend (fsutil packets) to exporter `export_id`
+  std::string export_bytes;  // sent with FileSend (BytesMessage) to exporter `export_id`
+  int export_id = 0;
+  bool block_until_cancelled = false;
+  grpc::Status result;  // what Solve returns after the steps above
+  std::map<std::string, std::string> exporter_response;
+  std::vector<moby::buildkit::v1::StatusResponse> statuses;  // streamed by Status
+};
+
+struct FakeRecord {
+  std::vector<std::string> calls;  // RPC names in arrival order
+  std::multimap<std::string, std::string> session_headers;
+  moby::buildkit::v1::SolveRequest solve;
+  std::map<std::string, Status> pull_status;  // per pulled local
+  Status export_status;
+  grpc::Status health;
+  bool health_serving = false;
+  std::string bridge_buildid;  // buildkit-controlapi-buildid of LLBBridge calls
+  moby::buildkit::v1::frontend::SolveRequest bridge_solve;
+  moby::buildkit::v1::frontend::ReturnRequest bridge_return;
+  bool solve_cancelled = false;
+};
+
+class FakeDaemon {
+ public:
+  // Serves on unix://<dir>/fake.sock; `pulled_root` receives pulled locals.
+  FakeDaemon(std::string dir, std::string pulled_root);
+  ~FakeDaemon();
+
+  Status Start();
+  std::string address() const { return "unix://" + dir_ + "/fake.sock"; }
+
+  void SetScript(FakeScript script);
+  FakeRecord record();
+
+  class Impl;  // the services; public for the .cc's helpers
+
+ private:
+  std::string dir_;
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;  // outlive server_
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace kiln::client::testing

@@ -1,0 +1,86 @@
+#include "cmd/kilnctl/common.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <thread>
+
+#include "client/connection.h"
+#include "util/log.h"
+
+namespace kiln::kilnctl {
+
+namespace {
+
+Context& MutableRoot() {
+  static Context* root = new Context(Context::Background().Child());  // lives until exit
+  return *root;
+}
+
+void WriteFd(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+}  // namespace
+
+void InstallSignalHandling() {
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  // Blocked here, inherited by every thread started later; one thread takes them with sigwait.
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  MutableRoot();
+  std::thread([set] {
+    int count = 0;
+    while (true) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      if (++count == 1) {
+        MutableRoot().Cancel(Cancelled("context canceled"));
+      } else {
+        _exit(128 + sig);
+      }
+    }
+  }).detach();
+}
+
+const Context& RootContext() { return MutableRoot(); }
+
+Result<Connection> Connect(const GlobalOptions& g, bool allow_embedded) {
+  Connection conn;
+  client::ResolvedAddress addr = client::ResolveAddress(g.addr, getenv(client::kHostEnv));
+  std::string address = addr.address;
+  if (allow_embedded && addr.is_default &&
+      !client::UnixSocketAnswers(client::UnixSocketPath(address))) {
+    client::EmbeddedDaemonOptions opts;
+    opts.log_to_stderr = g.debug;
+    auto daemon = client::EmbeddedDaemon::Start(RootContext(), opts);
+    if (!daemon.ok()) return daemon.status().Annotate("no daemon at " + address);
+    conn.embedded = std::move(*daemon);
+    address = conn.embedded->address();
+    log::Debug("started a private kilnd on {} (root {})", address, conn.embedded->root());
+  }
+  KILN_ASSIGN_OR_RETURN(conn.channel, client::Dial(address));
+  return conn;
+}
+
+int ReportError(const Status& s) {
+  WriteFd(STDERR_FILENO, fmt::format("error: {}\n", s.message()));
+  return 1;
+}
+
+void PrintStdout(std::string_view data) { WriteFd(STDOUT_FILENO, data); }
+
+}  // namespace kiln::kilnctl
