@@ -1,0 +1,37 @@
+// hello_llb: writes an LLB Definition to stdout, for `kilnctl build` to read (as BuildKit's
+// examples do for buildctl). The graph copies the local "context" into /src, adds a generated
+// file, and merges in a small tree of its own:
+//
+//   hello_llb | kilnctl build --local context=. --output type=local,dest=out
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "llb/builder.h"
+
+int main() {
+  using kiln::llb::FileOpBuilder;
+  using kiln::llb::State;
+  State::LocalOptions opts;
+  opts.exclude_patterns = {".git", "out"};
+  State ctx = State::Local("context", opts);
+  State src = FileOpBuilder(State::Scratch())
+                  .Copy(ctx, "/", "/src/")
+                  .Mkfile("/src/BUILT_BY", 0644, "kiln\n")
+                  .Result("copy context to /src");
+  State meta = FileOpBuilder(State::Scratch())
+                   .Mkdir("/meta", 0755)
+                   .Mkfile("/meta/hello.txt", 0644, "hello from an LLB graph\n")
+                   .Symlink("hello.txt", "/meta/latest")
+                   .Result("make /meta");
+  auto def = State::Merge({src, meta}, "merge /src and /meta").Marshal();
+  if (!def.ok()) {
+    std::fprintf(stderr, "hello_llb: %s\n", def.status().message().c_str());
+    return 1;
+  }
+  std::string bytes = def->SerializeAsString();
+  if (write(1, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) return 1;
+  return 0;
+}

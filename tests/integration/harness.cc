@@ -1,0 +1,223 @@
+#include "harness.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace kiln::itest {
+
+std::string BinDir() {
+  const char* d = getenv("KILN_BIN_DIR");
+  return d ? d : KILN_BIN_DIR_DEFAULT;
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::string t = "/tmp/" + prefix + "-XXXXXX";
+  std::vector<char> buf(t.begin(), t.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) return "";
+  return buf.data();
+}
+
+void WriteFile(const std::string& path, const std::string& data, int mode) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << data;
+  }
+  chmod(path.c_str(), static_cast<mode_t>(mode));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+RunResult Run(const std::vector<std::string>& argv, const std::string& input,
+              const std::map<std::string, std::string>& env) {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  std::thread writer([&] {
+    size_t off = 0;
+    while (off < input.size()) {
+      ssize_t n = write(in[1], input.data() + off, input.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    close(in[1]);
+  });
+  RunResult r;
+  struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) break;
+    for (int i = 0; i < 2; i++) {
+      if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP))) {
+        ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+        if (n <= 0) {
+          close(fds[i].fd);
+          fds[i].fd = -1;
+          open_fds--;
+        } else {
+          (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+        }
+      }
+    }
+  }
+  writer.join();
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+Daemon::Daemon(std::string root) {
+  dir_ = MakeTempDir("kiln-itest");
+  root_ = root.empty() ? dir_ + "/root" : root;
+  addr_ = "unix://" + dir_ + "/kilnd.sock";
+  log_ = dir_ + "/kilnd.log";
+}
+
+Daemon::~Daemon() {
+  Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+bool Daemon::Start(const std::vector<std::string>& extra) {
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<std::string> argv = {BinDir() + "/kilnd", "--root", root_, "--addr", addr_};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 200; i++) {
+    auto r = Kilnctl({"debug", "workers"});
+    if (r.exit_code == 0) return true;
+    int st;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+void Daemon::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  for (int i = 0; i < 200; i++) {
+    int st;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+std::string Daemon::Log() const { return ReadFile(log_); }
+
+RunResult Daemon::Kilnctl(std::vector<std::string> args, const std::string& input) const {
+  std::vector<std::string> argv = {BinDir() + "/kilnctl", "--addr", addr_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv, input);
+}
+
+static int CountDir(const std::string& path) {
+  int n = 0;
+  DIR* d = opendir(path.c_str());
+  if (!d) return -1;
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') n++;
+  }
+  closedir(d);
+  return n;
+}
+
+int Daemon::Threads() const { return CountDir("/proc/" + std::to_string(pid_) + "/task"); }
+int Daemon::Fds() const { return CountDir("/proc/" + std::to_string(pid_) + "/fd"); }
+
+std::map<std::string, VertexSummary> ParseRawJson(const std::string& out) {
+  std::map<std::string, VertexSummary> by_digest;
+  std::map<std::string, std::string> names;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("vertexes")) continue;
+    for (const auto& v : j["vertexes"]) {
+      std::string d = v.value("digest", "");
+      auto& s = by_digest[d];
+      s.digest = d;
+      names[d] = v.value("name", "");
+      if (v.value("cached", false)) s.cached = true;
+      if (v.contains("completed") && !v["completed"].is_null()) s.completed = true;
+      if (v.contains("error") && v["error"].is_string() && !v["error"].get<std::string>().empty()) {
+        s.error = v["error"].get<std::string>();
+      }
+    }
+  }
+  std::map<std::string, VertexSummary> by_name;
+  for (auto& [d, s] : by_digest) by_name[names[d]] = s;
+  return by_name;
+}
+
+int64_t StatusCurrent(const std::string& rawjson, const std::string& id) {
+  int64_t cur = -1;
+  std::istringstream in(rawjson);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("statuses")) continue;
+    for (const auto& s : j["statuses"]) {
+      if (s.value("id", "") == id) cur = s.value("current", int64_t{0});
+    }
+  }
+  return cur;
+}
+
+}  // namespace kiln::itest
