@@ -3,6 +3,8 @@
 // file, and merges in a small tree of its own:
 //
 //   hello_llb | kilnctl build --local context=. --output type=local,dest=out
+//
+// `hello_llb --context-only` writes a graph of just the local context (used by bench/).
 
 #include <unistd.h>
 
@@ -11,12 +13,16 @@
 
 #include "llb/builder.h"
 
-int main() {
+int main(int argc, char** argv) {
   using kiln::llb::FileOpBuilder;
   using kiln::llb::State;
   State::LocalOptions opts;
   opts.exclude_patterns = {".git", "out"};
   State ctx = State::Local("context", opts);
+  if (argc > 1 && std::string(argv[1]) == "--context-only") {
+    std::string bytes = ctx.Marshal()->SerializeAsString();
+    return write(1, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) ? 0 : 1;
+  }
   State src = FileOpBuilder(State::Scratch())
                   .Copy(ctx, "/", "/src/")
                   .Mkfile("/src/BUILT_BY", 0644, "kiln\n")

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "client/definition.h"
+#include "client/filesync_service.h"
 #include "client/go_format.h"
 #include "client/tabwriter.h"
 #include "client/usage_format.h"
@@ -147,6 +148,20 @@ TEST(DefinitionTest, DotLocalNamesAndNoCache) {
   EXPECT_TRUE(def.metadata().at(OpDigest(def.def(0))).ignore_cache());
   EXPECT_TRUE(def.metadata().at(OpDigest(def.def(1))).ignore_cache());
   EXPECT_FALSE(ParseDefinition("\xff\xff garbage").ok());
+}
+
+TEST(FileSyncHeadersTest, DecodesEncodedValuesAndKeepsOrder) {
+  std::vector<std::pair<std::string, std::string>> raw = {
+      {"dir-name", "context"},         {"include-patterns", "caf%C3%A9"},
+      {"include-patterns", "a+b%2Fc"}, {"include-patterns-encoded", "1"},
+      {"exclude-patterns", "a+b"},
+  };
+  std::multimap<grpc::string_ref, grpc::string_ref> md;
+  for (const auto& [k, v] : raw) md.emplace(grpc::string_ref(k), grpc::string_ref(v));
+  HeaderMap h = DecodeHeaders(md);
+  EXPECT_EQ(h.at("dir-name"), std::vector<std::string>{"context"});
+  EXPECT_EQ(h.at("include-patterns"), (std::vector<std::string>{"caf\xc3\xa9", "a b/c"}));
+  EXPECT_EQ(h.at("exclude-patterns"), std::vector<std::string>{"a+b"});  // not encoded
 }
 
 }  // namespace

@@ -153,7 +153,11 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
     m.SetRecordType("source.local");
     {
       KILN_ASSIGN_OR_RETURN(auto mnt, m.Mount());
-      KILN_RETURN_IF_ERROR(CopyTree(ctx, fs, mnt->path(), CopyOptions{}));
+      // The receiver replaces changed files rather than writing into them, so the ref can
+      // share the sync dir's file inodes instead of copying their content.
+      CopyOptions co;
+      co.link_files = true;
+      KILN_RETURN_IF_ERROR(CopyTree(ctx, fs, mnt->path(), co));
     }
     KILN_ASSIGN_OR_RETURN(res.ref, m.Commit());
   }

@@ -180,6 +180,11 @@ class TreeCopier {
         return Status::Ok();
       }
     }
+    if (S_ISREG(st.st_mode) && opts_.link_files && !opts_.uid && !opts_.gid && !opts_.mode &&
+        !opts_.timestamp_ns) {
+      if (link(src.c_str(), dst.c_str()) != 0) return ErrnoStatus(errno, "hardlink " + dst + " to " + src);
+      return Status::Ok();
+    }
     KILN_ASSIGN_OR_RETURN(std::vector<Xattr> xattrs, ReadXattrs(src));
     if (S_ISREG(st.st_mode)) {
       KILN_RETURN_IF_ERROR(CopyRegularContent(ctx_, src, dst));

@@ -35,6 +35,10 @@ struct CopyOptions {
   // if something below it is copied. Both are optional.
   std::function<bool(std::string_view rel_path, bool is_dir)> filter;
   std::function<bool(std::string_view rel_dir)> may_contain_matches;
+  // Regular files are hard-linked to the source instead of copied (directories, symlinks and
+  // devices are still made anew). Only for sources whose files are never modified in place, only
+  // replaced (a local source's sync dir); ignored when an ownership, mode or time override is set.
+  bool link_files = false;
 };
 
 // Copies the file, directory or symlink tree at src to the path dst (dst names the copy itself,

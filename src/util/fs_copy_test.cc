@@ -249,6 +249,26 @@ TEST(CopyTreeTest, MergesIntoExistingDirAndReplacesNonDirs) {
   EXPECT_TRUE(S_ISDIR(Lstat(d + "/was_file").st_mode));
 }
 
+TEST(CopyTreeTest, LinkFilesSharesInodesButMakesDirsAnew) {
+  TempDir t;
+  std::string s = t.path() + "/src", d = t.path() + "/dst";
+  mkdir(s.c_str(), 0755);
+  mkdir((s + "/sub").c_str(), 0750);
+  WriteFile(s + "/sub/f", "content", 0640);
+  CopyOptions o;
+  o.link_files = true;
+  ASSERT_OK(CopyTree(Context::Background(), s, d, o));
+  EXPECT_EQ(Lstat(d + "/sub/f").st_ino, Lstat(s + "/sub/f").st_ino);
+  EXPECT_NE(Lstat(d + "/sub").st_ino, Lstat(s + "/sub").st_ino);
+  EXPECT_EQ(Lstat(d + "/sub").st_mode & 07777, 0750u);
+  // With an override the content is copied, never linked.
+  std::string d2 = t.path() + "/dst2";
+  o.mode = 0600;
+  ASSERT_OK(CopyTree(Context::Background(), s, d2, o));
+  EXPECT_NE(Lstat(d2 + "/sub/f").st_ino, Lstat(s + "/sub/f").st_ino);
+  EXPECT_EQ(ReadFile(d2 + "/sub/f"), "content");
+}
+
 TEST(CopyTreeTest, OverridesApplyToEveryEntry) {
   TempDir t;
   std::string s = t.path() + "/src", d = t.path() + "/dst";
