@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
+#include <vector>
 
 #include "llbsolver/file/backend.h"
 #include "llbsolver/file/fs_ops.h"
@@ -196,20 +198,21 @@ class Copier {
   }
 
   // modeStr is relative to each source entry's mode, so it is applied per entry after the copy
-  // (chmod leaves the times CopyTree set alone).
+  // (chmod leaves the times CopyTree set alone). Children go first: a mode without search
+  // permission on a directory must not lock out its own entries (it would, unprivileged).
   Status ApplyModeSet(const std::string& src_host, const std::string& dst, bool skip_root) {
-    const ModeSet& ms = *p_.mode_set;
-    return WalkSelected(ctx_, src_host, p_.selector,
-                        [&](const std::string& rel, const struct stat& st) -> Status {
-                          if ((rel.empty() && skip_root) || S_ISLNK(st.st_mode)) {
-                            return Status::Ok();
-                          }
-                          std::string d = rel.empty() ? dst : dst + "/" + rel;
-                          if (chmod(d.c_str(), ms.Apply(st.st_mode)) != 0) {
-                            return PathError(errno, "chmod", d);
-                          }
-                          return Status::Ok();
-                        });
+    std::vector<std::pair<std::string, mode_t>> modes;  // in walk (pre-)order
+    KILN_RETURN_IF_ERROR(WalkSelected(
+        ctx_, src_host, p_.selector, [&](const std::string& rel, const struct stat& st) {
+          if ((!rel.empty() || !skip_root) && !S_ISLNK(st.st_mode)) {
+            modes.emplace_back(rel.empty() ? dst : dst + "/" + rel, p_.mode_set->Apply(st.st_mode));
+          }
+          return Status::Ok();
+        }));
+    for (auto it = modes.rbegin(); it != modes.rend(); ++it) {
+      if (chmod(it->first.c_str(), it->second) != 0) return PathError(errno, "chmod", it->first);
+    }
+    return Status::Ok();
   }
 
   const Context& ctx_;

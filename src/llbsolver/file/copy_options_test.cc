@@ -140,10 +140,16 @@ TEST_F(CopyOptionsTest, ModeStrIsAppliedToEachEntrysOwnMode) {
     a.set_modestr(c.mode_str);
     a.set_mode(c.mode);
     KILN_ASSERT_OK(Copy(Context::Background(), src_.path(), dest.path(), a, users_));
+    // Unprivileged, a directory without u+x must be opened up before looking inside.
+    auto look_inside = [](const std::string& dir) {
+      if ((Perm(dir) & 0100) == 0) chmod(dir.c_str(), 0700);
+    };
     EXPECT_EQ(Perm(dest / "p"), 0755u) << c.mode_str;
     EXPECT_EQ(Perm(dest / "p/out"), c.dir) << c.mode_str;
+    look_inside(dest / "p/out");
     EXPECT_EQ(Perm(dest / "p/out/a.txt"), c.a_txt) << c.mode_str;
     EXPECT_EQ(Perm(dest / "p/out/sub"), c.sub) << c.mode_str;
+    look_inside(dest / "p/out/sub");
     EXPECT_EQ(Perm(dest / "p/out/sub/b.sh"), c.b_sh) << c.mode_str;
   }
 }

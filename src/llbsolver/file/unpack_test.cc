@@ -42,6 +42,8 @@ void WriteTar(const std::string& path, const std::vector<TarEntry>& entries) {
     archive_entry_set_pathname(e, t.name.c_str());
     archive_entry_set_perm(e, t.perm);
     archive_entry_set_mtime(e, 1500000000, 0);
+    archive_entry_set_uid(e, geteuid());  // extractable unprivileged too
+    archive_entry_set_gid(e, getegid());
     switch (t.kind) {
       case TarEntry::Kind::kFile:
         archive_entry_set_filetype(e, AE_IFREG);
