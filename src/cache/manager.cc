@@ -4,6 +4,7 @@
 #include <random>
 #include <set>
 
+#include "cache/usage_filter.h"
 #include "util/log.h"
 
 namespace kiln::cache {
@@ -274,6 +275,7 @@ Result<std::vector<UsageInfo>> Manager::Prune(const Context& ctx, const PruneOpt
     for (auto& u : usage) {
       if (opts.keep_bytes > 0 && total <= opts.keep_bytes) break;
       if (u.in_use || parents.count(u.rec.id)) continue;
+      if (opts.filter && !opts.filter->Match(u)) continue;
       if (!opts.all && opts.keep_duration.count() > 0 &&
           now - u.rec.last_used < opts.keep_duration.count()) {
         continue;

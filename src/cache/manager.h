@@ -83,10 +83,13 @@ struct UsageInfo {
   bool shared = false;
 };
 
+class UsageFilter;
+
 struct PruneOptions {
   bool all = false;                         // also refs used recently
   std::chrono::nanoseconds keep_duration{0};  // keep refs used within this long
   int64_t keep_bytes = 0;                   // stop once total usage is at most this (0: prune all)
+  std::shared_ptr<const UsageFilter> filter;  // only records it matches (all when null)
 };
 
 class Manager {

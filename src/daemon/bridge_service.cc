@@ -110,8 +110,12 @@ grpc::Status BridgeService::Return(grpc::ServerContext* sc, const gw::ReturnRequ
   std::lock_guard<std::mutex> l((*job)->mu);
   if ((*job)->returned) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "result already returned");
   if (req->has_error() && req->error().code() != 0) {
-    (*job)->returned = Result<frontend::SolveResult>(
-        kiln::Status(static_cast<Code>(req->error().code()), req->error().message()));
+    // Go clients prefix "<Code>: " to errors they pass back; ours would add it again.
+    std::string msg = req->error().message();
+    Code code = static_cast<Code>(req->error().code());
+    std::string prefix = std::string(CodeName(code)) + ": ";
+    while (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
+    (*job)->returned = Result<frontend::SolveResult>(kiln::Status(code, msg));
   } else {
     const gw::Result& r = req->result();
     std::string id;

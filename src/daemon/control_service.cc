@@ -1,5 +1,6 @@
 #include "daemon/control_service.h"
 
+#include "cache/usage_filter.h"
 #include "daemon/grpc_util.h"
 #include "daemon/status_convert.h"
 #include "daemon/version.h"
@@ -122,6 +123,9 @@ grpc::Status ControlService::Session(
 Result<std::map<std::string, std::string>> ControlService::RunSolve(const Context& ctx,
                                                                     const bk::SolveRequest& req,
                                                                     BuildJob& job) {
+  if (req.cache().exports_size() > 0 || !req.cache().exportrefdeprecated().empty()) {
+    return Unimplemented("cache export (--export-cache) is not implemented yet in kiln");
+  }
   auto exporters = Exporters(req);
   // Check exporter types before any work.
   std::vector<std::unique_ptr<exporter::Exporter>> exps;
@@ -241,9 +245,13 @@ grpc::Status ControlService::Status(grpc::ServerContext* sc, const bk::StatusReq
 grpc::Status ControlService::DiskUsage(grpc::ServerContext* sc, const bk::DiskUsageRequest* req,
                                        bk::DiskUsageResponse* resp) {
   CallContext cc(core_->ctx, sc);
+  auto filter = cache::UsageFilter::Parse({req->filter().begin(), req->filter().end()});
+  if (!filter.ok()) return ToGrpc(filter.status());
   auto du = core_->worker->cache().DiskUsage(cc.ctx());
   if (!du.ok()) return ToGrpc(du.status());
-  for (const auto& u : *du) FillUsage(u, resp->add_record());
+  for (const auto& u : *du) {
+    if ((*filter)->Match(u)) FillUsage(u, resp->add_record());
+  }
   return grpc::Status::OK;
 }
 
@@ -251,6 +259,9 @@ grpc::Status ControlService::Prune(grpc::ServerContext* sc, const bk::PruneReque
                                    grpc::ServerWriter<bk::UsageRecord>* writer) {
   CallContext cc(core_->ctx, sc);
   cache::PruneOptions opts;
+  auto filter = cache::UsageFilter::Parse({req->filter().begin(), req->filter().end()});
+  if (!filter.ok()) return ToGrpc(filter.status());
+  opts.filter = *filter;
   opts.all = req->all();
   opts.keep_duration = std::chrono::nanoseconds(req->keepduration());
   opts.keep_bytes = req->reservedspace();

@@ -26,7 +26,9 @@ void JobRegistry::Finish(const std::shared_ptr<BuildJob>& j) {
   {
     std::lock_guard<std::mutex> jl(j->mu);
     j->done = true;
-    j->results.clear();  // release refs handed to the bridge
+    // Release every ref the build held; only the progress stays for replay.
+    j->results.clear();
+    j->returned.reset();
     j->cv.notify_all();
   }
   std::lock_guard<std::mutex> l(mu_);

@@ -172,7 +172,9 @@ Status SyncLocalDir(const Context& ctx, Session& s, const LocalSyncRequest& req,
   auto rw = stub->DiffCopy(&cc);
   TypedPacketStream ps(&cc, rw.get());
   Status st = fsutil::Receive(ctx, ps, dest, opts, stats);
-  if (!st.ok()) cc.TryCancel();
+  // When the client ended the stream (its own error, e.g. an unknown dir name), Finish returns
+  // that status; otherwise stop the call first so Finish cannot wait on a sender still going.
+  if (!st.ok() && st.code() != Code::kUnavailable) cc.TryCancel();
   grpc::Status gs = rw->Finish();
   if (!st.ok()) {
     // The client's own error (e.g. a missing --local dir) says more than ours.
