@@ -82,8 +82,9 @@ class Flight {
     s->result.reset();
     Context ctx = Context::Background().Child();
     s->ctx = ctx;
-    std::thread([s, ctx, fn = std::move(fn)] {
+    std::thread([s, ctx, fn = std::move(fn)]() mutable {
       Result<T> r = fn(ctx);
+      fn = nullptr;  // drop what the function holds before any caller sees the result
       std::lock_guard<std::mutex> l(s->mu);
       s->result = std::move(r);
       s->running = false;
