@@ -13,7 +13,24 @@ build_pkgs=(
 )
 runtime_pkgs=(
   runc crun busybox-static attr acl
+  # registry fixtures (tests/fixtures): registries, pushes, certificates, token signing
+  docker-registry skopeo umoci python3 python3-cryptography openssl apache2-utils zstd pigz
 )
+
+# Debian's docker-registry package enables a system service on :5000 with its own config. The
+# test fixtures run their own registries on free ports and need none of it, so stop it: with
+# systemd, disable it; without (CI containers), its init script may still have started it.
+stop_system_registry() {
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+    if systemctl is-enabled --quiet docker-registry 2>/dev/null; then
+      echo "install-deps: disabling the docker-registry system service (tests start their own)"
+      $SUDO systemctl disable --now docker-registry || true
+    fi
+  elif [[ -x /etc/init.d/docker-registry ]] && /etc/init.d/docker-registry status >/dev/null 2>&1; then
+    echo "install-deps: stopping the docker-registry system service (tests start their own)"
+    $SUDO /etc/init.d/docker-registry stop || true
+  fi
+}
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" != "--build-only" ]]; then
@@ -27,14 +44,17 @@ for p in "${want[@]}"; do
   fi
 done
 
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#want[@]} packages present"
+  stop_system_registry
   exit 0
 fi
 
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+stop_system_registry
