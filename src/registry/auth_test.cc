@@ -1,0 +1,67 @@
+#include "registry/auth.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace kiln::registry {
+namespace {
+
+using Params = std::map<std::string, std::string>;
+
+TEST(WWWAuthenticateTest, ParsesChallenges) {
+  struct Case {
+    std::string header;
+    std::vector<Challenge> want;
+  };
+  const Case cases[] = {
+      {R"(Basic realm="Registry Realm")", {{"basic", Params{{"realm", "Registry Realm"}}}}},
+      {R"(Bearer realm="https://auth.docker.io/token",service="registry.docker.io",)"
+       R"(scope="repository:library/busybox:pull")",
+       {{"bearer", Params{{"realm", "https://auth.docker.io/token"},
+                          {"service", "registry.docker.io"},
+                          {"scope", "repository:library/busybox:pull"}}}}},
+      {R"(bearer Realm = "https://r/t" , Service=svc)",
+       {{"bearer", Params{{"realm", "https://r/t"}, {"service", "svc"}}}}},
+      {R"(Bearer realm="https://r/t",scope="repository:a:pull,push")",
+       {{"bearer", Params{{"realm", "https://r/t"}, {"scope", "repository:a:pull,push"}}}}},
+      {R"(Bearer realm="a \"quoted\" \\ realm")",
+       {{"bearer", Params{{"realm", R"(a "quoted" \ realm)"}}}}},
+      {R"(Basic realm="x", Bearer realm="https://r/t", service="s")",
+       {{"basic", Params{{"realm", "x"}}},
+        {"bearer", Params{{"realm", "https://r/t"}, {"service", "s"}}}}},
+      {R"(Bearer realm="https://r/t",error="insufficient_scope")",
+       {{"bearer", Params{{"realm", "https://r/t"}, {"error", "insufficient_scope"}}}}},
+      {"Negotiate", {{"negotiate", Params{}}}},
+      {"Negotiate abc==, Basic realm=x",
+       {{"negotiate", Params{{"", "abc=="}}}, {"basic", Params{{"realm", "x"}}}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.header);
+    auto got = ParseWWWAuthenticate(c.header);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, c.want);
+  }
+}
+
+TEST(WWWAuthenticateTest, RejectsMalformedHeaders) {
+  for (std::string h : {"", "  ", R"(Bearer realm="unterminated)", R"(Bearer realm="a" x)", "=x"}) {
+    SCOPED_TRACE(h);
+    auto got = ParseWWWAuthenticate(h);
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.status().code(), Code::kInvalidArgument);
+    EXPECT_THAT(got.status().message(), ::testing::HasSubstr("WWW-Authenticate"));
+  }
+}
+
+TEST(AuthTest, Base64AndScopes) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("user:pass"), "dXNlcjpwYXNz");
+  EXPECT_EQ(RepositoryScope("library/busybox", false), "repository:library/busybox:pull");
+  EXPECT_EQ(RepositoryScope("a/b", true), "repository:a/b:pull,push");
+}
+
+}  // namespace
+}  // namespace kiln::registry

@@ -1,0 +1,89 @@
+// Client::Pull: reference + platform -> manifest, config and layers in the content store.
+#include <atomic>
+#include <thread>
+
+#include "registry/client.h"
+
+namespace kiln::registry {
+
+namespace {
+
+// Keeps a fetched manifest or index in the store too (exporters and `docker-image://` reuse it).
+Status Keep(const Context& ctx, content::Store& store, const Descriptor& d,
+            const std::string& bytes, content::Lease* lease) {
+  return store.WriteBlob(ctx, bytes, d.digest, lease).status();
+}
+
+}  // namespace
+
+Status Client::FetchLayers(const Context& ctx, const Reference& ref,
+                           const std::vector<Descriptor>& layers, content::Store& store,
+                           content::Lease* lease) {
+  if (layers.empty()) return Status::Ok();
+  // Workers take layers in order; the first error cancels the others.
+  Context work = ctx.Child();
+  std::atomic<size_t> next = 0;
+  std::mutex mu;
+  Status first;
+  auto worker = [&] {
+    for (size_t i; (i = next++) < layers.size();) {
+      Result<content::Info> r = FetchBlob(work, ref, layers[i], store, lease);
+      if (r.ok()) continue;
+      std::lock_guard<std::mutex> l(mu);
+      if (first.ok()) {
+        first = r.status();
+        work.Cancel(Cancelled("another layer failed"));
+      }
+      return;
+    }
+  };
+  size_t n = std::min<size_t>(std::max(1, opts_.max_concurrent_downloads), layers.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < n; i++) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (!first.ok()) return first;
+  return ctx.Err();
+}
+
+Result<PulledImage> Client::Pull(const Context& ctx, const Reference& ref, const Platform& platform,
+                                 content::Store& store, const PullOptions& opts) {
+  const std::string image = ref.String();
+  PulledImage out;
+  out.ref = ref;
+  KILN_ASSIGN_OR_RETURN(Resolved resolved, Resolve(ctx, ref));
+  out.root = resolved.descriptor;
+  Descriptor desc = resolved.descriptor;
+  std::string bytes;
+  // An index may point at another index; follow a couple of levels at most.
+  for (int depth = 0;; depth++) {
+    KILN_ASSIGN_OR_RETURN(bytes, FetchManifest(ctx, ref, desc));
+    KILN_RETURN_IF_ERROR(Keep(ctx, store, desc, bytes, opts.lease));
+    KILN_ASSIGN_OR_RETURN(desc.media_type, DetectManifestType(bytes, desc.media_type, image));
+    if (!IsIndexType(desc.media_type)) break;
+    if (depth >= 2) return InvalidArgument(image + ": indexes nested too deeply");
+    KILN_ASSIGN_OR_RETURN(Index index, ParseIndex(bytes, desc.media_type, image));
+    KILN_ASSIGN_OR_RETURN(desc, SelectManifest(index, platform, image));
+  }
+  out.manifest_descriptor = desc;
+  KILN_ASSIGN_OR_RETURN(out.manifest, ParseManifest(bytes, desc.media_type, image));
+  const Descriptor& cd = out.manifest.config;
+  if (cd.size > opts_.max_config_bytes) {
+    return ResourceExhausted(image + ": image config is " + std::to_string(cd.size) +
+                             " bytes, more than the limit of " +
+                             std::to_string(opts_.max_config_bytes));
+  }
+  KILN_RETURN_IF_ERROR(FetchBlob(ctx, ref, cd, store, opts.lease));
+  KILN_ASSIGN_OR_RETURN(std::string config, store.ReadAll(cd.digest, opts_.max_config_bytes));
+  KILN_ASSIGN_OR_RETURN(out.config, ParseImageConfig(config, image));
+  out.layers = out.manifest.layers;
+  if (IsImageConfigType(cd.media_type) && out.config.diff_ids.size() != out.layers.size()) {
+    return InvalidArgument(
+        image + ": the image config lists " + std::to_string(out.config.diff_ids.size()) +
+        " layers (rootfs.diff_ids) but the manifest has " + std::to_string(out.layers.size()));
+  }
+  if (opts.layers) KILN_RETURN_IF_ERROR(FetchLayers(ctx, ref, out.layers, store, opts.lease));
+  return out;
+}
+
+}  // namespace kiln::registry
