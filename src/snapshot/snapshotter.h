@@ -1,7 +1,8 @@
 #pragma once
 // Snapshotter: named filesystem trees, writable while active and immutable once committed, each
 // usually on top of a parent (containerd's snapshotter, in small). The native implementation
-// copies; an overlayfs one slides in behind the same interface. Thread-safe.
+// copies the parent's tree; the overlayfs one (overlay.h) stacks each snapshot's own changes
+// over its committed parents. Thread-safe.
 
 #include <cstdint>
 #include <memory>
@@ -19,6 +20,14 @@ class Mount {
  public:
   virtual ~Mount() = default;
   virtual const std::string& path() const = 0;
+};
+
+// Where the changes of an active snapshot can be written directly, without a mount: its own
+// directory (an overlayfs upperdir) and the directories of its committed parents, most recent
+// first. Layer apply writes there in overlay mode (apply.h).
+struct UpperDirInfo {
+  std::string upper;
+  std::vector<std::string> lowers;
 };
 
 struct SnapshotInfo {
@@ -41,6 +50,12 @@ class Snapshotter {
   // Bytes used by `key` alone; data shared with others (same inode) counted in `seen` once.
   virtual Result<int64_t> Usage(const std::string& key) = 0;
   virtual Result<std::vector<SnapshotInfo>> List() = 0;
+  // The upper dir of the active snapshot `key`, for snapshotters that keep a snapshot's own
+  // changes apart from its parents'. Unimplemented where a snapshot is a whole tree (native):
+  // there, mount it writable and apply in merged mode.
+  virtual Result<UpperDirInfo> UpperDir(const std::string& key) {
+    return Unimplemented(name() + " snapshots have no separate upper dir");
+  }
 };
 
 // Copying snapshotter rooted at `root` (root/<key>/fs). Leftovers of interrupted prepares are
