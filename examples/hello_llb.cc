@@ -4,7 +4,8 @@
 //
 //   hello_llb | kilnctl build --local context=. --output type=local,dest=out
 //
-// `hello_llb --context-only` writes a graph of just the local context (used by bench/).
+// `hello_llb --context-only` writes a graph of just the local context (used by bench/);
+// `hello_llb --image REF [PLATFORM]` a graph of just that image's root filesystem.
 
 #include <unistd.h>
 
@@ -19,7 +20,14 @@ int main(int argc, char** argv) {
   State::LocalOptions opts;
   opts.exclude_patterns = {".git", "out"};
   State ctx = State::Local("context", opts);
-  if (argc > 1 && std::string(argv[1]) == "--context-only") {
+  if (argc > 1 && (std::string(argv[1]) == "--context-only" || std::string(argv[1]) == "--image")) {
+    if (std::string(argv[1]) == "--image") {
+      if (argc < 3) {
+        std::fprintf(stderr, "usage: hello_llb --image REF [PLATFORM]\n");
+        return 2;
+      }
+      ctx = State::Image(argv[2], argc > 3 ? argv[3] : "");
+    }
     std::string bytes = ctx.Marshal()->SerializeAsString();
     return write(1, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) ? 0 : 1;
   }

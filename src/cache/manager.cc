@@ -46,7 +46,7 @@ std::vector<std::string> SplitJson(const std::string& s) {
 
 constexpr const char* kColumns =
     "id, snapshot, parent, created_at, last_used, usage_count, description, record_type, size,"
-    " whiteouts";
+    " whiteouts, chain_id";
 
 RefRecord ReadRow(const Stmt& st) {
   RefRecord r;
@@ -60,6 +60,7 @@ RefRecord ReadRow(const Stmt& st) {
   r.record_type = st.Text(7);
   r.size = st.Int(8);
   r.whiteouts = SplitJson(st.Text(9));
+  r.chain_id = st.Text(10);
   return r;
 }
 
@@ -122,7 +123,10 @@ Status Manager::Init() {
       "CREATE TABLE IF NOT EXISTS refs (id TEXT PRIMARY KEY, snapshot TEXT NOT NULL,"
       " parent TEXT NOT NULL, created_at INTEGER NOT NULL, last_used INTEGER NOT NULL,"
       " usage_count INTEGER NOT NULL, description TEXT NOT NULL, record_type TEXT NOT NULL,"
-      " size INTEGER NOT NULL, whiteouts TEXT NOT NULL)"));
+      " size INTEGER NOT NULL, whiteouts TEXT NOT NULL, chain_id TEXT NOT NULL DEFAULT '')"));
+  KILN_RETURN_IF_ERROR(AddColumnIfMissing("chain_id", "TEXT NOT NULL DEFAULT ''"));
+  KILN_RETURN_IF_ERROR(
+      db_->Exec("CREATE INDEX IF NOT EXISTS refs_chain_id ON refs (chain_id) WHERE chain_id != ''"));
   // Repair: snapshots without a committed ref row are leftovers of a crash; rows whose
   // snapshot is gone are dropped.
   KILN_ASSIGN_OR_RETURN(auto recs, LoadAll());
@@ -151,7 +155,7 @@ Status Manager::Init() {
 Status Manager::Insert(const RefRecord& r) {
   auto l = db_->Lock();
   KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare(std::string("INSERT OR REPLACE INTO refs (") + kColumns +
-                                             ") VALUES (?,?,?,?,?,?,?,?,?,?)"));
+                                             ") VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
   return st.Bind(1, r.id)
       .Bind(2, r.snapshot)
       .Bind(3, r.parent)
@@ -162,7 +166,36 @@ Status Manager::Insert(const RefRecord& r) {
       .Bind(8, r.record_type)
       .Bind(9, r.size)
       .Bind(10, JoinJson(r.whiteouts))
+      .Bind(11, r.chain_id)
       .Run();
+}
+
+// Roots made by an older kiln lack newer columns; add them in place.
+Status Manager::AddColumnIfMissing(const std::string& name, const std::string& decl) {
+  auto l = db_->Lock();
+  {
+    KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("SELECT name FROM pragma_table_info('refs')"));
+    for (;;) {
+      KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (st.Text(0) == name) return Status::Ok();
+    }
+  }
+  return db_->Exec("ALTER TABLE refs ADD COLUMN " + name + " " + decl);
+}
+
+Result<std::optional<ImmutableRef>> Manager::GetByChainID(const std::string& chain_id) {
+  std::string id;
+  {
+    auto l = db_->Lock();
+    KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("SELECT id FROM refs WHERE chain_id=? LIMIT 1"));
+    st.Bind(1, chain_id);
+    KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return std::optional<ImmutableRef>();
+    id = st.Text(0);
+  }
+  KILN_ASSIGN_OR_RETURN(ImmutableRef ref, Get(id));
+  return std::optional<ImmutableRef>(std::move(ref));
 }
 
 Result<std::vector<RefRecord>> Manager::LoadAll() {

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct RefRecord {
   std::string record_type;  // "regular", "internal", "frontend", "source.local", ...
   int64_t size = -1;        // bytes, -1 until computed
   std::vector<std::string> whiteouts;  // paths a diff result deletes when applied on a base
+  // For unpacked image layers: the OCI chain ID of the layers this ref holds (its own layer on
+  // top of its parent's chain), so images sharing layers share the unpacked refs.
+  std::string chain_id;
 };
 
 struct RefEntry;
@@ -66,6 +70,9 @@ class MutableRef {
   Result<std::unique_ptr<snapshot::Mount>> Mount();
   void SetWhiteouts(std::vector<std::string> w) { rec_.whiteouts = std::move(w); }
   void SetRecordType(std::string t) { rec_.record_type = std::move(t); }
+  void SetChainID(std::string c) { rec_.chain_id = std::move(c); }
+  // The snapshot behind this ref (for writing into it without a mount, e.g. layer apply).
+  const std::string& snapshot_key() const { return rec_.snapshot; }
   // Makes the snapshot immutable and records it; this handle becomes invalid.
   Result<ImmutableRef> Commit();
 
@@ -100,6 +107,8 @@ class Manager {
   // A new writable ref holding `parent`'s tree (scratch when parent is null or invalid).
   Result<MutableRef> New(const Context& ctx, const ImmutableRef* parent, const std::string& description);
   Result<ImmutableRef> Get(const std::string& id);
+  // The committed ref holding the layer chain `chain_id`, or nullopt.
+  Result<std::optional<ImmutableRef>> GetByChainID(const std::string& chain_id);
   // Host-independent content checksum of `path` in `ref`, cached per ref.
   Result<Digest> Checksum(const Context& ctx, const ImmutableRef& ref, std::string_view path,
                           const ChecksumOptions& opts);
@@ -118,6 +127,7 @@ class Manager {
   friend class ImmutableRef;
   Manager(std::unique_ptr<Db> db, snapshot::Snapshotter* sn) : db_(std::move(db)), sn_(sn) {}
   Status Init();
+  Status AddColumnIfMissing(const std::string& name, const std::string& decl);
   Status Insert(const RefRecord& rec);
   Result<std::vector<RefRecord>> LoadAll();
   Status Touch(const std::string& id);

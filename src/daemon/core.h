@@ -10,6 +10,7 @@
 #include "session/session.h"
 #include "solver/keystore.h"
 #include "solver/solver.h"
+#include "source/image.h"
 #include "source/local.h"
 #include "worker/worker.h"
 
@@ -22,6 +23,7 @@ struct Core {
   std::unique_ptr<solver::Solver> solver;
   std::unique_ptr<session::Manager> sessions;
   std::unique_ptr<source::LocalSource> local;
+  std::unique_ptr<source::ImageSource> images;
   std::unique_ptr<llbsolver::LLBSolver> llb;
   frontend::Registry frontends;
   JobRegistry jobs;

@@ -32,6 +32,20 @@ Result<std::string> PrepareUnixAddress(const std::string& addr) {
   unlink(path.c_str());
   return path;
 }
+// The [registry."host"] tables of the config, as the registry client takes them.
+registry::Hosts RegistryHosts(const Config& cfg) {
+  registry::Hosts hosts;
+  for (const auto& [host, rc] : cfg.registries) {
+    registry::HostConfig h;
+    h.http = rc.http;
+    h.insecure = rc.insecure;
+    h.ca = rc.ca;
+    h.mirrors = rc.mirrors;
+    hosts.Set(host, std::move(h));
+  }
+  return hosts;
+}
+
 }  // namespace
 
 struct Daemon::Impl {
@@ -77,7 +91,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
   c.sessions = std::make_unique<session::Manager>();
   std::filesystem::create_directories(cfg.root + "/local", ec);
   c.local = std::make_unique<source::LocalSource>(cfg.root + "/local", c.sessions.get(), &c.worker->cache());
-  llbsolver::OpDeps deps{c.worker.get(), c.sessions.get(), c.local.get()};
+  c.images = std::make_unique<source::ImageSource>(&c.worker->content(), &c.worker->cache(),
+                                                   RegistryHosts(cfg));
+  llbsolver::OpDeps deps;
+  deps.worker = c.worker.get();
+  deps.sessions = c.sessions.get();
+  deps.local = c.local.get();
+  deps.images = c.images.get();
   c.llb = std::make_unique<llbsolver::LLBSolver>(c.solver.get(), deps);
 
   d->impl_->control = std::make_unique<ControlService>(&c);

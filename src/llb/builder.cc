@@ -51,6 +51,25 @@ State State::Source(const std::string& identifier, std::map<std::string, std::st
   return State(n, 0);
 }
 
+State State::Image(const std::string& ref, const std::string& platform,
+                   std::map<std::string, std::string> attrs) {
+  State s = Source("docker-image://" + ref, std::move(attrs));
+  if (!platform.empty()) {
+    auto* p = s.node_->op.mutable_platform();
+    std::string_view rest = platform;
+    std::string parts[3];
+    for (auto& part : parts) {
+      size_t slash = rest.find('/');
+      part = std::string(rest.substr(0, slash));
+      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    }
+    p->set_os(parts[0]);
+    p->set_architecture(parts[1]);
+    p->set_variant(parts[2]);
+  }
+  return s;
+}
+
 State State::Merge(const std::vector<State>& inputs, const std::string& custom_name) {
   auto n = std::make_shared<Node>();
   auto* m = n->op.mutable_merge();

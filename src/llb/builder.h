@@ -30,6 +30,10 @@ class State {
   };
   static State Local(const std::string& name, const LocalOptions& opts = {});
   static State Source(const std::string& identifier, std::map<std::string, std::string> attrs = {});
+  // docker-image://<ref> (ref as given: the daemon normalises it), for `platform`
+  // ("os/arch[/variant]", empty: the worker's) with attrs such as image.resolvemode.
+  static State Image(const std::string& ref, const std::string& platform = "",
+                     std::map<std::string, std::string> attrs = {});
   static State Merge(const std::vector<State>& inputs, const std::string& custom_name = "");
   static State Diff(const State& lower, const State& upper, const std::string& custom_name = "");
 

@@ -19,7 +19,7 @@ Digest OpDigest(const std::string& kind, const google::protobuf::Message& m) {
 Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& lo, const OpDeps& deps) {
   switch (lo.op.op_case()) {
     case pb::Op::kSource:
-      return NewSourceOp(lo.op.source(), deps);
+      return NewSourceOp(lo.op, deps);
     case pb::Op::kFile:
       return NewFileOp(lo.op, deps);
     case pb::Op::kMerge:

@@ -2,11 +2,15 @@
 // LLB op implementations for the generic solver (BuildKit's solver/llbsolver/ops): each turns
 // one pb.Op into a solver::Op with a cache map and an Exec on worker refs.
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "llb/definition.h"
 #include "session/session.h"
 #include "solver/types.h"
+#include "source/image.h"
 #include "source/local.h"
 #include "worker/worker.h"
 
@@ -16,11 +20,16 @@ struct OpDeps {
   worker::Worker* worker = nullptr;
   session::Manager* sessions = nullptr;
   source::LocalSource* local = nullptr;
+  source::ImageSource* images = nullptr;
+  // Registry credentials for a job: asked lazily, per host, of the job's sessions and the
+  // daemon's config. May be empty (anonymous unless the config has credentials).
+  std::function<registry::CredentialsFn(const Context&, const std::vector<std::string>&)>
+      credentials;
 };
 
 Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& op, const OpDeps& deps);
 
-std::shared_ptr<solver::Op> NewSourceOp(const pb::SourceOp& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewSourceOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewFileOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewMergeOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewDiffOp(const pb::Op& op, const OpDeps& deps);

@@ -31,6 +31,44 @@ class LocalSourceOp : public solver::Op {
   cache::ImmutableRef result_;
 };
 
+// docker-image:// sources resolve in GetCacheMap (the key is the image's layer chain) and
+// fetch and unpack the layers in Exec.
+class ImageSourceOp : public solver::Op {
+ public:
+  ImageSourceOp(pb::Op op, const OpDeps& deps) : op_(std::move(op)), deps_(deps) {}
+
+  bool CacheMapDoesWork() const override { return true; }
+
+  Result<solver::CacheMap> GetCacheMap(const Context& ctx, solver::OpContext& oc) override {
+    if (deps_.images == nullptr) return Internal("no image source configured");
+    KILN_ASSIGN_OR_RETURN(auto id, source::ParseImage(op_.source(),
+                                                      op_.has_platform() ? &op_.platform() : nullptr));
+    KILN_ASSIGN_OR_RETURN(resolved_, deps_.images->Resolve(ctx, id, Credentials(ctx, oc), oc.progress));
+    auto chains = source::ChainIDs(resolved_.config.diff_ids);
+    solver::CacheMap cm;
+    cm.digest = Digest::FromParts({"kiln.image.v1", chains.empty() ? resolved_.manifest.config.digest.str()
+                                                                   : chains.back().str()});
+    return cm;
+  }
+
+  Result<std::vector<solver::OpResultPtr>> Exec(const Context& ctx, solver::OpContext& oc,
+                                                const std::vector<solver::OpResultPtr>&) override {
+    if (resolved_.root_digest.empty()) return Internal("image source executed before it resolved");
+    KILN_ASSIGN_OR_RETURN(auto ref, deps_.images->Unpack(ctx, resolved_, Credentials(ctx, oc), oc.progress));
+    return std::vector<solver::OpResultPtr>{std::make_shared<worker::WorkerRef>(std::move(ref))};
+  }
+
+ private:
+  registry::CredentialsFn Credentials(const Context& ctx, const solver::OpContext& oc) const {
+    if (!deps_.credentials) return nullptr;
+    return deps_.credentials(ctx, oc.session_ids);
+  }
+
+  pb::Op op_;
+  OpDeps deps_;
+  source::ResolvedImage resolved_;
+};
+
 class UnsupportedSourceOp : public solver::Op {
  public:
   explicit UnsupportedSourceOp(std::string ident) : ident_(std::move(ident)) {}
@@ -44,16 +82,18 @@ class UnsupportedSourceOp : public solver::Op {
   Status Err() const {
     std::string scheme = ident_.substr(0, ident_.find("://"));
     return Unimplemented("source \"" + ident_ + "\": the " + scheme +
-                         " source is not implemented yet in kiln (local:// is)");
+                         " source is not implemented yet in kiln (local:// and docker-image:// are)");
   }
   std::string ident_;
 };
 
 }  // namespace
 
-std::shared_ptr<solver::Op> NewSourceOp(const pb::SourceOp& op, const OpDeps& deps) {
-  if (op.identifier().rfind("local://", 0) == 0) return std::make_shared<LocalSourceOp>(op, deps);
-  return std::make_shared<UnsupportedSourceOp>(op.identifier());
+std::shared_ptr<solver::Op> NewSourceOp(const pb::Op& op, const OpDeps& deps) {
+  const std::string& ident = op.source().identifier();
+  if (ident.rfind("local://", 0) == 0) return std::make_shared<LocalSourceOp>(op.source(), deps);
+  if (ident.rfind("docker-image://", 0) == 0) return std::make_shared<ImageSourceOp>(op, deps);
+  return std::make_shared<UnsupportedSourceOp>(ident);
 }
 
 }  // namespace kiln::llbsolver

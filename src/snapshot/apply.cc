@@ -69,6 +69,9 @@ class Applier {
     implied_dir_ = [this](int pfd, const std::string& name, const std::string& rel) {
       return ImpliedDir(pfd, name, rel);
     };
+    if (overlay_) {
+      lower_link_ = [this](const std::string& rel) { return LowerLink(rel); };
+    }
   }
 
   Result<ApplyStats> Run(LayerReader& r) {
@@ -146,10 +149,30 @@ class Applier {
   Result<const TreeRoot::Dir*> Parent(const std::string& rel) {
     if (parent_valid_ && parent_key_ == rel) return &parent_;
     parent_valid_ = false;
-    KILN_ASSIGN_OR_RETURN(parent_, root_.OpenDir(rel, true, implied_dir_));
+    KILN_ASSIGN_OR_RETURN(parent_, root_.OpenDir(rel, true, implied_dir_, lower_link_));
     parent_key_ = rel;
     parent_valid_ = true;
     return &parent_;
+  }
+
+  // The target of the lower layers' symlink at `rel` when the upper has nothing there: a path
+  // through it goes where it would in the merged view (and is refused if that is outside).
+  Result<std::optional<std::string>> LowerLink(const std::string& rel) {
+    std::string dir, base;
+    size_t slash = rel.rfind('/');
+    if (slash == std::string::npos) {
+      base = rel;
+    } else {
+      dir = rel.substr(0, slash);
+      base = rel.substr(slash + 1);
+    }
+    KILN_ASSIGN_OR_RETURN(auto lower, FindInLowers(lowers_, dir, base, /*want_dir=*/false));
+    if (!lower || !S_ISLNK(lower->st.st_mode)) return std::optional<std::string>();
+    std::string buf(4096, '\0');
+    ssize_t n = readlinkat(lower->dir.fd.get(), base.c_str(), buf.data(), buf.size());
+    if (n < 0) return ErrnoStatus(errno, "readlink " + rel + " in a lower layer");
+    buf.resize(static_cast<size_t>(n));
+    return std::optional<std::string>(std::move(buf));
   }
 
   // A directory the layer implies but has not listed (yet): 0755, or in overlay mode the
@@ -169,7 +192,7 @@ class Applier {
 
   Status Whiteout(const std::string& parent, const std::string& name) {
     if (!overlay_) {
-      auto d = root_.OpenDir(parent, false);
+      auto d = root_.OpenDir(parent, false, nullptr, lower_link_);
       if (!d.ok()) return IsGone(d.status()) ? Status::Ok() : d.status();  // nothing to hide
       std::string path = Under(d->rel, name);
       if (unpacked_.count(path)) return Status::Ok();  // this layer's own entry stays
@@ -229,7 +252,7 @@ class Applier {
       return InvalidArgument("hardlink target \"" + e.hardlink + "\" escapes the snapshot");
     }
     SplitLast(target, &tdir, &tbase);
-    auto td = root_.OpenDir(tdir, false);
+    auto td = root_.OpenDir(tdir, false, nullptr, lower_link_);
     struct stat st;
     bool found = td.ok() && fstatat(td->fd.get(), tbase.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (found && (whiteouts_.count(Under(td->rel, tbase)) || S_ISDIR(st.st_mode))) {
@@ -237,7 +260,7 @@ class Applier {
     }
     if (!found && overlay_) {
       KILN_ASSIGN_OR_RETURN(found, CopyUpTarget(tdir, tbase));
-      if (found) td = root_.OpenDir(tdir, false);
+      if (found) td = root_.OpenDir(tdir, false, nullptr, lower_link_);
     }
     if (!found || !td.ok()) {
       return NotFound("hardlink target \"" + e.hardlink + "\" does not exist");
@@ -253,7 +276,7 @@ class Applier {
     KILN_ASSIGN_OR_RETURN(auto lower, FindInLowers(lowers_, dir, base, /*want_dir=*/false));
     if (!lower) return false;
     // Not through Parent(): the caller still uses the cached directory's fd.
-    KILN_ASSIGN_OR_RETURN(TreeRoot::Dir ud, root_.OpenDir(dir, true, implied_dir_));
+    KILN_ASSIGN_OR_RETURN(TreeRoot::Dir ud, root_.OpenDir(dir, true, implied_dir_, lower_link_));
     KILN_RETURN_IF_ERROR(CopyUp(ctx_, *lower, base, ud.fd.get(), base));
     return true;
   }
@@ -269,7 +292,7 @@ class Applier {
   // Directory modes and times, now that nothing more is written into them.
   Status FinishDirs() {
     for (const DirMeta& m : dirs_) {
-      auto d = root_.OpenDir(m.rel, false);
+      auto d = root_.OpenDir(m.rel, false, nullptr, lower_link_);
       if (!d.ok()) {
         if (IsGone(d.status())) continue;  // replaced by a later entry
         return d.status();
@@ -293,6 +316,7 @@ class Applier {
   std::unordered_set<std::string> whiteouts_;  // overlay mode: whiteouts this layer made
   std::vector<DirMeta> dirs_;
   MkdirHook implied_dir_;
+  LowerLinkFn lower_link_;  // overlay mode: symlinks of the lower layers on a path are followed
   TreeRoot::Dir parent_;
   std::string parent_key_;
   bool parent_valid_ = false;

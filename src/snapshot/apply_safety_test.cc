@@ -109,6 +109,30 @@ TEST_F(ApplySafetyTest, RelativeSymlinksClimbingOutAreRefusedNamingTheEntry) {
   unlink(tmp_.Sub("precious").c_str());
 }
 
+TEST_F(ApplySafetyTest, OverlayModeFollowsSymlinksOfLowerLayersInsideOnly) {
+  std::string lower = tmp_.Sub("lower");
+  testing::MakeDirs(lower + "/real");
+  ASSERT_EQ(symlink("/real", (lower + "/abs").c_str()), 0);
+  ASSERT_EQ(symlink("../../..", (lower + "/rel").c_str()), 0);
+  ApplyOptions opts;
+  opts.mode = ApplyMode::kOverlay;
+  opts.lower_dirs = {lower};
+  // Through an absolute link of a lower layer: lands where the merged view has it.
+  auto r = ApplyLayer(Context::Background(), StringSource(LayerBuilder().File("abs/f", "1").Build(), 700),
+                      dest_, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ReadFile(dest_ + "/real/f"), "1");
+  // Through a relative link of a lower layer that climbs out: refused, nothing written.
+  ASSERT_TRUE(RemoveAll(dest_).ok());
+  testing::MakeDirs(dest_);
+  r = ApplyLayer(Context::Background(), StringSource(LayerBuilder().File("rel/x", "2").Build(), 700),
+                 dest_, opts);
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "layer entry \"rel/x\": symlink rel points outside the snapshot");
+  EXPECT_EQ(Names(dest_), Strings{});
+  EXPECT_EQ(Names(tmp_.path()), (Strings{"dest", "lower"}));
+}
+
 TEST_F(ApplySafetyTest, HardlinkTargetsGetTheSameChecks) {
   auto r = Apply(LayerBuilder().Hardlink("h", "../../etc/passwd").Build());
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);

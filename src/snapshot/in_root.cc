@@ -90,7 +90,8 @@ Result<TreeRoot> TreeRoot::Open(const std::string& dir) {
 }
 
 Result<TreeRoot::Dir> TreeRoot::OpenDir(std::string_view rel, bool create,
-                                        const MkdirHook& hook) const {
+                                        const MkdirHook& hook,
+                                        const LowerLinkFn& lower_link) const {
   // Components still to walk; `true` marks those that came from a symlink's target.
   std::deque<std::pair<std::string, bool>> pending;
   for (auto& p : SplitPath(rel)) pending.emplace_back(std::move(p), false);
@@ -126,21 +127,11 @@ Result<TreeRoot::Dir> TreeRoot::OpenDir(std::string_view rel, bool create,
       continue;
     }
     const std::string here = Under(Join(names), part);
-    struct stat st;
-    if (fstatat(cur_fd(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT) return ErrnoStatus(errno, "lstat " + here);
-      if (!create) return NotFound(here + " does not exist");
-      if (mkdirat(cur_fd(), part.c_str(), 0755) != 0) return ErrnoStatus(errno, "mkdir " + here);
-      if (hook) KILN_RETURN_IF_ERROR(hook(cur_fd(), part, here));
-      if (fstatat(cur_fd(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        return ErrnoStatus(errno, "lstat " + here);
-      }
-    }
-    if (S_ISLNK(st.st_mode)) {
+    // Continues the walk at a symlink's target (absolute targets restart at the root).
+    auto follow = [&](const std::string& target) -> Status {
       if (++links > kMaxSymlinks) {
         return FailedPrecondition(here + ": too many levels of symbolic links");
       }
-      KILN_ASSIGN_OR_RETURN(std::string target, ReadLinkAt(cur_fd(), part, here));
       if (target.empty()) return NotFound(here + " is a symlink to nothing");
       if (target[0] == '/') {
         names.clear();
@@ -149,6 +140,28 @@ Result<TreeRoot::Dir> TreeRoot::OpenDir(std::string_view rel, bool create,
       last_link = here;
       auto parts = SplitPath(target);
       for (auto it = parts.rbegin(); it != parts.rend(); ++it) pending.emplace_front(*it, true);
+      return Status::Ok();
+    };
+    struct stat st;
+    if (fstatat(cur_fd(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) return ErrnoStatus(errno, "lstat " + here);
+      if (lower_link) {
+        KILN_ASSIGN_OR_RETURN(auto target, lower_link(here));
+        if (target) {
+          KILN_RETURN_IF_ERROR(follow(*target));
+          continue;
+        }
+      }
+      if (!create) return NotFound(here + " does not exist");
+      if (mkdirat(cur_fd(), part.c_str(), 0755) != 0) return ErrnoStatus(errno, "mkdir " + here);
+      if (hook) KILN_RETURN_IF_ERROR(hook(cur_fd(), part, here));
+      if (fstatat(cur_fd(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return ErrnoStatus(errno, "lstat " + here);
+      }
+    }
+    if (S_ISLNK(st.st_mode)) {
+      KILN_ASSIGN_OR_RETURN(std::string target, ReadLinkAt(cur_fd(), part, here));
+      KILN_RETURN_IF_ERROR(follow(target));
       continue;
     }
     if (!S_ISDIR(st.st_mode)) return FailedPrecondition(here + " is not a directory");

@@ -7,6 +7,7 @@
 // every path a (possibly hostile) tar names. Not thread-safe; values are move-only.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,6 +52,10 @@ Status RemoveAt(int dir_fd, const std::string& name);
 using MkdirHook =
     std::function<Status(int parent_fd, const std::string& name, const std::string& rel)>;
 
+// For a name missing in the tree at `rel`: the target of a symlink that a lower layer has there
+// (overlay mode, where the tree is an upper dir and the lowers show through), or nullopt.
+using LowerLinkFn = std::function<Result<std::optional<std::string>>(const std::string& rel)>;
+
 class TreeRoot {
  public:
   // Opens the directory `dir` (a symlink there is followed: the tree itself is trusted).
@@ -68,7 +73,10 @@ class TreeRoot {
   // Opens the directory at `rel` (relative; cleaned or not), following symlinks inside the tree.
   // A missing directory is made (mode 0755, owned by the caller, then `hook`) when `create` is
   // set, else it is NotFound. A non-directory on the way is FailedPrecondition.
-  Result<Dir> OpenDir(std::string_view rel, bool create, const MkdirHook& hook = nullptr) const;
+  // A name missing here that `lower_link` reports as a lower layer's symlink is followed as if
+  // it were in the tree.
+  Result<Dir> OpenDir(std::string_view rel, bool create, const MkdirHook& hook = nullptr,
+                      const LowerLinkFn& lower_link = nullptr) const;
 
  private:
   TreeRoot(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <random>
 
+#include "snapshot/overlay.h"
+
 namespace kiln::worker {
 
 namespace {
@@ -66,11 +68,14 @@ Result<std::unique_ptr<Worker>> Worker::New(const WorkerOptions& opts) {
   std::filesystem::create_directories(opts.root, ec);
   if (ec) return Internal("create worker root " + opts.root + ": " + ec.message());
   KILN_ASSIGN_OR_RETURN(w->id_, LoadOrCreateID(opts.root));
-  if (opts.snapshotter != "auto" && opts.snapshotter != "native") {
+  if (opts.snapshotter != "auto" && opts.snapshotter != "native" &&
+      opts.snapshotter != "overlayfs") {
     return InvalidArgument("unknown snapshotter \"" + opts.snapshotter +
-                           "\" (this kiln supports: native)");
+                           "\" (this kiln supports: auto, overlayfs, native)");
   }
-  KILN_ASSIGN_OR_RETURN(w->snapshotter_, snapshot::NewNativeSnapshotter(opts.root + "/snapshots"));
+  KILN_ASSIGN_OR_RETURN(w->snapshotter_,
+                        snapshot::NewDefaultSnapshotter(opts.root + "/snapshots", opts.snapshotter));
+  KILN_ASSIGN_OR_RETURN(w->content_, content::Store::Open(opts.root + "/content"));
   KILN_ASSIGN_OR_RETURN(w->cache_, cache::Manager::Open(opts.root, w->snapshotter_.get()));
   return w;
 }

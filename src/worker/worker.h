@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cache/manager.h"
+#include "content/store.h"
 #include "snapshot/snapshotter.h"
 #include "solver/types.h"
 
@@ -36,7 +37,7 @@ Result<const cache::ImmutableRef*> RefOf(const solver::OpResultPtr& r);
 
 struct WorkerOptions {
   std::string root;            // daemon root; the worker keeps its state below it
-  std::string snapshotter = "auto";  // "auto", "native" (overlayfs comes with the images issue)
+  std::string snapshotter = "auto";  // "auto" (overlayfs when the kernel allows), "overlayfs", "native"
   std::string hostname;
 };
 
@@ -50,6 +51,7 @@ class Worker : public solver::ResultLoader {
   std::vector<Platform> Platforms() const;
   cache::Manager& cache() { return *cache_; }
   snapshot::Snapshotter& snapshotter() { return *snapshotter_; }
+  content::Store& content() { return *content_; }
   const std::string& root() const { return opts_.root; }
 
   Result<solver::OpResultPtr> Load(const Context& ctx, const std::string& id) override;
@@ -60,6 +62,7 @@ class Worker : public solver::ResultLoader {
   std::string id_;
   std::unique_ptr<snapshot::Snapshotter> snapshotter_;
   std::unique_ptr<cache::Manager> cache_;
+  std::unique_ptr<content::Store> content_;
 };
 
 // The host's platform in OCI terms (amd64, arm64, …).
