@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 
+#include "client/auth_service.h"
 #include "client/connection.h"
 #include "client/filesync_service.h"
 #include "client/grpc_status.h"
@@ -84,6 +86,14 @@ Status Session::Init(moby::buildkit::v1::Control::StubInterface* control, Sessio
     services_.push_back(
         std::make_unique<FileSendService>(config.export_targets, ctx_, config.stdout_fd));
     methods_.push_back(kFileSendDiffCopy);
+  }
+  if (config.serve_auth) {
+    std::string path = config.docker_config.empty()
+                           ? DockerConfigPath([](const char* k) { return getenv(k); })
+                           : config.docker_config;
+    services_.push_back(
+        std::make_unique<AuthService>(std::make_unique<DockerAuthProvider>(path), ctx_));
+    methods_.push_back(kAuthCredentials);
   }
   for (auto& svc : services_) builder.RegisterService(svc.get());
   server_ = builder.BuildAndStart();

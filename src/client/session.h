@@ -6,7 +6,9 @@
 // one end of a socketpair; a grpc::Server without listening ports serves the other end
 // (AddInsecureChannelFromFd, after making it non-blocking), so the daemon is the HTTP/2 client
 // of kilnctl inside the tunnel. Served: grpc.health.v1.Health, FileSync.DiffCopy when there are
-// --local dirs, FileSend.DiffCopy when an --output is written by the client.
+// --local dirs, FileSend.DiffCopy when an --output is written by the client, and
+// Auth.Credentials (registry credentials from docker's config, auth_service.h) always, as
+// buildctl does.
 //
 // Close ends the session the way buildctl does when the build is over: it half-closes the
 // stream (WritesDone), waits a bounded time for the daemon to end it, then stops the server.
@@ -37,6 +39,10 @@ struct SessionConfig {
   std::map<std::string, std::string> local_dirs;  // --local name -> host dir
   std::map<int, ExportTarget> export_targets;     // --output index -> where it goes
   int stdout_fd = 1;                              // for "-" file targets
+  bool serve_auth = true;                         // serve Auth.Credentials
+  // The docker config.json Auth reads; "" is $DOCKER_CONFIG/config.json or
+  // ~/.docker/config.json, as found when the session starts.
+  std::string docker_config;
 };
 
 inline constexpr char kFileSyncDiffCopy[] = "/moby.filesync.v1.FileSync/DiffCopy";

@@ -129,6 +129,8 @@ TEST_F(SessionTest, LocalDirIsSentAndLocalOutputIsMergedIntoDest) {
                                                  "/moby.filesync.v1.FileSend/DiffCopy")));
   EXPECT_THAT(rec.session_headers, Contains(Pair("x-docker-expose-session-grpc-method",
                                                  "/grpc.health.v1.Health/Check")));
+  EXPECT_THAT(rec.session_headers, Contains(Pair("x-docker-expose-session-grpc-method",
+                                                 "/moby.filesync.v1.Auth/Credentials")));
   EXPECT_THAT(rec.session_headers, Contains(Pair("x-docker-expose-session-sharedkey", "")));
   auto uuid = rec.session_headers.find("x-docker-expose-session-uuid");
   ASSERT_NE(uuid, rec.session_headers.end());

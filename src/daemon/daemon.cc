@@ -10,6 +10,7 @@
 
 #include "daemon/bridge_service.h"
 #include "daemon/control_service.h"
+#include "source/registry_credentials.h"
 #include "daemon/core.h"
 #include "util/log.h"
 
@@ -98,6 +99,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
   deps.sessions = c.sessions.get();
   deps.local = c.local.get();
   deps.images = c.images.get();
+  deps.credentials = [sessions = c.sessions.get()](const Context& ctx,
+                                                   const std::vector<std::string>& ids) {
+    return source::SessionCredentials(sessions, ids, ctx);
+  };
   c.llb = std::make_unique<llbsolver::LLBSolver>(c.solver.get(), deps);
 
   d->impl_->control = std::make_unique<ControlService>(&c);

@@ -261,5 +261,62 @@ TEST_F(ImageTest, ASecondBuildIsCachedAndSurvivesARestart) {
   EXPECT_EQ(registry_->CountRequests("GET", "/v2/busybox/blobs/"), before);
 }
 
+// Registries with authentication: credentials come from the client's docker config through the
+// session, TLS trust from kilnd's config; without credentials the error says access was denied.
+class AuthImageTest : public ::testing::TestWithParam<RegistryMode> {
+ protected:
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "---- kilnd log ----\n" << daemon_.Log() << "\n";
+  }
+  RunResult BuildWith(const std::string& docker_config_dir, const std::string& ref) {
+    return itest::Run({BinDir() + "/kilnctl", "--addr", daemon_.addr(), "build", "--progress=plain"},
+               ImageDefinition(ref), {{"DOCKER_CONFIG", docker_config_dir}});
+  }
+  RegistryFixture registry_;
+  Daemon daemon_;
+};
+
+TEST_P(AuthImageTest, CredentialsComeFromTheClientsDockerConfig) {
+  ASSERT_TRUE(registry_.Start(GetParam())) << registry_.error();
+  auto images = registry_.PushFixtureImages({"busybox"});
+  ASSERT_FALSE(images.is_discarded()) << registry_.error();
+  std::string dir = MakeTempDir("kiln-auth");
+  std::string config = dir + "/kilnd.toml";
+  std::string toml = "[registry.\"" + registry_.host() + "\"]\n";
+  toml += registry_.tls() ? "ca = [\"" + registry_.ca_cert() + "\"]\n" : "http = true\n";
+  WriteFile(config, toml);
+  ASSERT_TRUE(daemon_.Start({"--debug", "--config", config})) << daemon_.Log();
+  std::string ref = registry_.host() + "/busybox:latest";
+
+  std::filesystem::create_directories(dir + "/none");
+  auto r = BuildWith(dir + "/none", ref);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(registry_.host() + "/busybox"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.err.find("pull access denied") != std::string::npos ||
+              r.err.find("requires credentials") != std::string::npos)
+      << r.err;
+
+  std::filesystem::create_directories(dir + "/wrong");
+  WriteFile(dir + "/wrong/config.json",
+            "{\"auths\": {\"" + registry_.host() + "\": {\"username\": \"" + registry_.username() +
+                "\", \"password\": \"not-the-password\"}}}");
+  r = BuildWith(dir + "/wrong", ref);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("rejected the credentials"), std::string::npos) << r.err;
+
+  std::filesystem::create_directories(dir + "/good");
+  WriteFile(dir + "/good/config.json",
+            "{\"auths\": {\"" + registry_.host() + "\": {\"username\": \"" + registry_.username() +
+                "\", \"password\": \"" + registry_.password() + "\"}}}");
+  r = BuildWith(dir + "/good", ref);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(daemon_.Kilnctl({"debug", "workers"}).exit_code, 0);
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, AuthImageTest,
+                         ::testing::Values(RegistryMode::kBasic, RegistryMode::kToken),
+                         [](const auto& info) { return std::string(RegistryModeName(info.param)); });
+
 }  // namespace
 }  // namespace kiln::itest
