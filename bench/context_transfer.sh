@@ -9,7 +9,7 @@ bin=${1:-build/release}/bin
 [[ -x $bin/kilnd ]] || { echo "build first: cmake --preset release && cmake --build --preset release" >&2; exit 1; }
 
 work=$(mktemp -d /var/tmp/kiln-bench-XXXXXX)
-trap 'kill $kilnd_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $kilnd_pid 2>/dev/null || true; wait 2>/dev/null || true; [[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
 ctx=$work/ctx
 python3 - "$ctx" <<'PY'
 import os, random, sys
