@@ -8,6 +8,7 @@
 #include "daemon/control_service.h"
 #include "daemon/grpc_util.h"
 #include "llb/definition.h"
+#include "source/registry_credentials.h"
 #include "util/path.h"
 
 namespace kiln::daemon {
@@ -27,8 +28,8 @@ std::string NewRefID() {
 }  // namespace
 
 std::vector<std::string> FrontendAPICaps() {
-  return {"solve.base", "solve.inlinereturn", "return", "returnmap", "proto.refarray",
-          "readfile", "gateway.solve.metadata", "gateway.evaluate", "gateway.solve.evaluate",
+  return {"solve.base", "solve.inlinereturn", "resolveimage", "return", "returnmap",
+          "proto.refarray", "readfile", "gateway.solve.metadata", "gateway.evaluate", "gateway.solve.evaluate",
           "frontend.caps"};
 }
 
@@ -99,6 +100,31 @@ grpc::Status BridgeService::Solve(grpc::ServerContext* sc, const gw::SolveReques
   } else {
     resp->set_ref(result.ref ? id : "");
   }
+  return grpc::Status::OK;
+}
+
+// The image config a frontend bases its LLB on (FROM): resolved as the docker-image source
+// does, with the job's sessions for credentials. Digest is what the reference points to (an
+// index or a manifest), as BuildKit answers, so a frontend can pin FROM to it.
+grpc::Status BridgeService::ResolveImageConfig(grpc::ServerContext* sc,
+                                               const gw::ResolveImageConfigRequest* req,
+                                               gw::ResolveImageConfigResponse* resp) {
+  CallContext cc(core_->ctx, sc);
+  auto job = JobOf(cc.ctx(), sc);
+  if (!job.ok()) return ToGrpc(job.status());
+  pb::SourceOp op;
+  op.set_identifier("docker-image://" + req->ref());
+  if (!req->resolvemode().empty()) (*op.mutable_attrs())["image.resolvemode"] = req->resolvemode();
+  auto id = source::ParseImage(op, req->has_platform() ? &req->platform() : nullptr);
+  if (!id.ok()) return ToGrpc(id.status());
+  std::vector<std::string> sessions = {(*job)->session_id};
+  if (!req->sessionid().empty()) sessions.insert(sessions.begin(), req->sessionid());
+  auto creds = source::SessionCredentials(core_->sessions.get(), sessions, cc.ctx());
+  auto img = core_->images->Resolve(cc.ctx(), *id, creds, nullptr);
+  if (!img.ok()) return ToGrpc(img.status());
+  resp->set_digest(img->root_digest.str());
+  resp->set_config(img->config.raw);
+  resp->set_ref(req->ref());
   return grpc::Status::OK;
 }
 

@@ -22,6 +22,9 @@ class BridgeService final : public moby::buildkit::v1::frontend::LLBBridge::Serv
                         moby::buildkit::v1::frontend::ReadFileResponse*) override;
   grpc::Status Evaluate(grpc::ServerContext*, const moby::buildkit::v1::frontend::EvaluateRequest*,
                         moby::buildkit::v1::frontend::EvaluateResponse*) override;
+  grpc::Status ResolveImageConfig(grpc::ServerContext*,
+                                  const moby::buildkit::v1::frontend::ResolveImageConfigRequest*,
+                                  moby::buildkit::v1::frontend::ResolveImageConfigResponse*) override;
 
  private:
   Result<std::shared_ptr<BuildJob>> JobOf(const Context& ctx, grpc::ServerContext* sc);
