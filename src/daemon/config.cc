@@ -115,6 +115,12 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name,
       KILN_RETURN_IF_ERROR(Read(*rt, "http", name, &rc.http));
       KILN_RETURN_IF_ERROR(Read(*rt, "insecure", name, &rc.insecure));
       KILN_RETURN_IF_ERROR(ReadStrings(*rt, "ca", name, &rc.ca));
+      KILN_RETURN_IF_ERROR(Read(*rt, "username", name, &rc.username));
+      KILN_RETURN_IF_ERROR(Read(*rt, "password", name, &rc.password));
+      if (rc.username.empty() != rc.password.empty()) {
+        return InvalidArgument(Where(node, name) + ": registry \"" + std::string(host.str()) +
+                               "\" needs both username and password");
+      }
       c.registries[std::string(host.str())] = std::move(rc);
     }
   }

@@ -24,6 +24,10 @@ struct RegistryConfig {
   bool http = false;
   bool insecure = false;
   std::vector<std::string> ca;
+  // kiln extension (buildkitd.toml has no such keys): credentials the daemon uses for this
+  // registry when the client's session offers none.
+  std::string username;
+  std::string password;
 };
 
 struct Config {

@@ -23,6 +23,8 @@ debug = true
 [registry."127.0.0.1:5000"]
   http = true
   mirrors = ["m.example"]
+  username = "kiln"
+  password = "secret"
 )", "kilnd.toml", &warnings);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->root, "/tmp/kiln-root");
@@ -33,6 +35,8 @@ debug = true
   ASSERT_EQ(c->gc_policies.size(), 1u);
   EXPECT_EQ(c->gc_policies[0].keep_bytes, 512);
   EXPECT_TRUE(c->registries.at("127.0.0.1:5000").http);
+  EXPECT_EQ(c->registries.at("127.0.0.1:5000").username, "kiln");
+  EXPECT_EQ(c->registries.at("127.0.0.1:5000").password, "secret");
   EXPECT_TRUE(warnings.empty());
 }
 
@@ -58,6 +62,14 @@ TEST(ConfigTest, UnknownKeysAreWarnings) {
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("rooot"), std::string::npos);
+}
+
+TEST(ConfigTest, RegistryCredentialsNeedBothParts) {
+  std::vector<std::string> warnings;
+  auto c = ParseConfig("[registry.\"r.example\"]\nusername = \"u\"\n", "kilnd.toml", &warnings);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("needs both username and password"), std::string::npos)
+      << c.status().message();
 }
 
 }  // namespace

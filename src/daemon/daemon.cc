@@ -42,6 +42,7 @@ registry::Hosts RegistryHosts(const Config& cfg) {
     h.insecure = rc.insecure;
     h.ca = rc.ca;
     h.mirrors = rc.mirrors;
+    if (!rc.username.empty()) h.credentials = registry::Credentials{rc.username, rc.password};
     hosts.Set(host, std::move(h));
   }
   return hosts;

@@ -311,6 +311,16 @@ TEST_P(AuthImageTest, CredentialsComeFromTheClientsDockerConfig) {
   r = BuildWith(dir + "/good", ref);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(daemon_.Kilnctl({"debug", "workers"}).exit_code, 0);
+
+  // Credentials in kilnd's config serve clients that have none (a fresh root: nothing cached).
+  daemon_.Stop();
+  Daemon second;
+  WriteFile(config, toml + "username = \"" + registry_.username() + "\"\npassword = \"" +
+                        registry_.password() + "\"\n");
+  ASSERT_TRUE(second.Start({"--debug", "--config", config})) << second.Log();
+  r = itest::Run({BinDir() + "/kilnctl", "--addr", second.addr(), "build", "--progress=plain"},
+                 ImageDefinition(ref), {{"DOCKER_CONFIG", dir + "/none"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err << second.Log();
   std::filesystem::remove_all(dir);
 }
 
