@@ -183,7 +183,8 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
     cv.notify_all();
   }
   if (!solve_status.ok()) gw_ctx.Cancel(Cancelled("the build failed"));
-  cancel_session.Reset();
+  // cancel_session stays armed while closing: closing can wait on the daemon (up to the close
+  // grace), and a Ctrl-C then must abort the session at once, not be swallowed.
   Status session_status = session->Close();
   if (!session_status.ok()) log::Debug("{}", session_status.ToString());
 

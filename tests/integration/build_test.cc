@@ -177,8 +177,8 @@ TEST_F(BuildTest, CancelledBuildLeavesNothingBehind) {
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   kill(pid, SIGINT);
   int st;
-  // Known bug (noted on issue 2): kilnctl sometimes ignores the first Ctrl-C when it lands
-  // just as the session closes; a second one exits it at once, as a user would press it.
+  // One Ctrl-C must end kilnctl (it stays armed while the session closes). Should it not within
+  // 10 s (a known, rare bug), a second one exits it at once, as a user would press it.
   bool exited = false;
   for (int i = 0; i < 200 && !exited; i++) {
     exited = waitpid(pid, &st, WNOHANG) == pid;
@@ -188,6 +188,7 @@ TEST_F(BuildTest, CancelledBuildLeavesNothingBehind) {
     kill(pid, SIGINT);
     waitpid(pid, &st, 0);
   }
+  if (!exited) std::cerr << "warning: kilnctl ignored the first Ctrl-C (known bug, issue 2)\n";
   // kilnd keeps serving, and returns to its baseline.
   int threads = 0, fds = 0;
   for (int i = 0; i < 100; i++) {
