@@ -272,7 +272,10 @@ grpc::Status ControlService::Prune(grpc::ServerContext* sc, const bk::PruneReque
     writer->Write(r);
   });
   if (!removed.ok()) return ToGrpc(removed.status());
-  log::Info("prune removed {} records", removed->size());
+  auto gc = core_->images->CollectGarbage(cc.ctx());
+  if (!gc.ok()) return ToGrpc(gc.status().Annotate("content garbage collection"));
+  log::Info("prune removed {} records, {} blobs ({} bytes)", removed->size(), gc->blobs_removed,
+            gc->bytes_removed);
   return grpc::Status::OK;
 }
 

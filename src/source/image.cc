@@ -182,6 +182,29 @@ Result<ResolvedImage> ImageSource::Resolve(const Context& ctx, const ImageIdenti
   return r;
 }
 
+Result<content::GCStats> ImageSource::CollectGarbage(const Context& ctx) {
+  for (const auto& [name, digests] : store_->Roots()) {
+    if (name.rfind("image/", 0) != 0) continue;
+    bool keep = false;
+    if (digests.size() >= 3) {
+      auto cbytes = store_->ReadAll(digests[2], kMaxConfigBytes);
+      auto config = cbytes.ok() ? registry::ParseImageConfig(*cbytes, name)
+                                : Result<registry::ImageConfig>(cbytes.status());
+      if (config.ok()) {
+        auto chains = ChainIDs(config->diff_ids);
+        if (chains.empty()) {
+          keep = true;  // nothing to unpack: the record costs two small blobs
+        } else {
+          auto ref = cache_->GetByChainID(chains.back().str());
+          keep = ref.ok() && ref->has_value();
+        }
+      }
+    }
+    if (!keep) KILN_RETURN_IF_ERROR(store_->RemoveRoot(name));
+  }
+  return store_->GC(ctx);
+}
+
 Result<std::shared_ptr<void>> ImageSource::LockChain(const Context& ctx,
                                                      const std::string& chain) {
   auto wake = ctx.OnCancel([this](const Status&) {

@@ -59,6 +59,11 @@ class ImageSource {
                                 const registry::CredentialsFn& creds,
                                 solver::VertexProgress* progress);
 
+  // Content GC after a cache prune: forgets pulled images none of whose unpacked layer refs
+  // remain (their blobs can be fetched again), then removes every blob no image record, lease or
+  // download in progress holds.
+  Result<content::GCStats> CollectGarbage(const Context& ctx);
+
   // Fetches the layers of a resolved image and unpacks them; the ref holds the image's root
   // filesystem (an empty ref for an image without layers).
   Result<cache::ImmutableRef> Unpack(const Context& ctx, const ResolvedImage& img,

@@ -223,6 +223,28 @@ TEST_F(ImageTest, ConcurrentBuildsFetchEachBlobOnceAndUnpackEachLayerOnce) {
   EXPECT_EQ(unpacked, static_cast<int>(layers.size()));
 }
 
+TEST_F(ImageTest, PruneReclaimsTheUnpackedLayersAndTheirBlobs) {
+  ASSERT_EQ(BuildImage("layers", out_ + "/l").exit_code, 0);
+  auto blobs = [&] {
+    int n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(
+             daemon_.root() + "/worker/content/blobs", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file()) n++;
+    }
+    return n;
+  };
+  EXPECT_GT(blobs(), 0);
+  auto r = daemon_.Kilnctl({"prune", "--all"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(blobs(), 0);
+  // And the image is pulled again from the registry afterwards.
+  int before = registry_->CountRequests("GET", "/v2/layers/blobs/");
+  ASSERT_EQ(BuildImage("layers", out_ + "/l2").exit_code, 0);
+  EXPECT_GT(registry_->CountRequests("GET", "/v2/layers/blobs/"), before);
+}
+
 TEST_F(ImageTest, ErrorsNameTheImageAndKilndKeepsServing) {
   auto r = daemon_.Kilnctl({"build", "--progress=plain"},
                            ImageDefinition(registry_->host() + "/busybox:no-such-tag"));
