@@ -11,6 +11,8 @@ export CCACHE_DIR=${CCACHE_DIR:-/var/cache/kiln-ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 # Paths below the checkout are hashed relative to it, so clones in other folders share the cache.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+# -g would otherwise put the build directory into every hash (and miss across clones).
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 mkdir -p "$CCACHE_DIR"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan.supp:print_suppressions=0}
