@@ -46,7 +46,7 @@ std::vector<std::string> SplitJson(const std::string& s) {
 
 constexpr const char* kColumns =
     "id, snapshot, parent, created_at, last_used, usage_count, description, record_type, size,"
-    " whiteouts, chain_id";
+    " whiteouts, chain_id, cache_key";
 
 RefRecord ReadRow(const Stmt& st) {
   RefRecord r;
@@ -61,6 +61,7 @@ RefRecord ReadRow(const Stmt& st) {
   r.size = st.Int(8);
   r.whiteouts = SplitJson(st.Text(9));
   r.chain_id = st.Text(10);
+  r.cache_key = st.Text(11);
   return r;
 }
 
@@ -125,6 +126,7 @@ Status Manager::Init() {
       " usage_count INTEGER NOT NULL, description TEXT NOT NULL, record_type TEXT NOT NULL,"
       " size INTEGER NOT NULL, whiteouts TEXT NOT NULL, chain_id TEXT NOT NULL DEFAULT '')"));
   KILN_RETURN_IF_ERROR(AddColumnIfMissing("chain_id", "TEXT NOT NULL DEFAULT ''"));
+  KILN_RETURN_IF_ERROR(AddColumnIfMissing("cache_key", "TEXT NOT NULL DEFAULT ''"));
   KILN_RETURN_IF_ERROR(
       db_->Exec("CREATE INDEX IF NOT EXISTS refs_chain_id ON refs (chain_id) WHERE chain_id != ''"));
   // Repair: snapshots without a committed ref row are leftovers of a crash; rows whose
@@ -155,7 +157,7 @@ Status Manager::Init() {
 Status Manager::Insert(const RefRecord& r) {
   auto l = db_->Lock();
   KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare(std::string("INSERT OR REPLACE INTO refs (") + kColumns +
-                                             ") VALUES (?,?,?,?,?,?,?,?,?,?,?)"));
+                                             ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
   return st.Bind(1, r.id)
       .Bind(2, r.snapshot)
       .Bind(3, r.parent)
@@ -167,6 +169,7 @@ Status Manager::Insert(const RefRecord& r) {
       .Bind(9, r.size)
       .Bind(10, JoinJson(r.whiteouts))
       .Bind(11, r.chain_id)
+      .Bind(12, r.cache_key)
       .Run();
 }
 
@@ -280,6 +283,7 @@ Result<std::vector<UsageInfo>> Manager::DiskUsage(const Context& ctx) {
   for (auto& r : recs) {
     UsageInfo u;
     u.in_use = live_.count(r.id) && !live_[r.id].expired();
+    u.mutable_ = r.record_type == kCacheMountRecordType;
     u.shared = snapshot_users[r.snapshot] > 1;
     u.rec = std::move(r);
     out.push_back(std::move(u));
@@ -332,6 +336,65 @@ Result<std::vector<UsageInfo>> Manager::Prune(const Context& ctx, const PruneOpt
   }
   return removed;
 }
+
+Result<PersistentRef> Manager::NewPersistent(const Context& ctx, const ImmutableRef* parent,
+                                            const std::string& cache_key, const std::string& description) {
+  RefRecord rec;
+  rec.id = RandomID();
+  rec.snapshot = rec.id;
+  rec.description = description;
+  rec.record_type = kCacheMountRecordType;
+  rec.cache_key = cache_key;
+  rec.created_at = rec.last_used = NowNs();
+  std::string parent_snap;
+  if (parent && parent->valid()) {
+    rec.parent = parent->id();
+    parent_snap = parent->record().snapshot;
+  }
+  KILN_RETURN_IF_ERROR(sn_->Prepare(ctx, rec.snapshot, parent_snap));
+  Status s = Insert(rec);
+  if (!s.ok()) {
+    sn_->Remove(rec.snapshot).IgnoreError();
+    return s;
+  }
+  KILN_ASSIGN_OR_RETURN(ImmutableRef h, Get(rec.id));
+  return PersistentRef(std::move(h.entry_));
+}
+
+Result<std::vector<std::string>> Manager::ListPersistent(const std::string& cache_key) {
+  auto l = db_->Lock();
+  KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("SELECT id FROM refs WHERE cache_key=? ORDER BY created_at"));
+  st.Bind(1, cache_key);
+  std::vector<std::string> out;
+  for (;;) {
+    KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(st.Text(0));
+  }
+  return out;
+}
+
+Result<std::optional<PersistentRef>> Manager::TryOpenPersistent(const std::string& id) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = live_.find(id);
+    if (it != live_.end() && !it->second.expired()) return std::optional<PersistentRef>();
+  }
+  KILN_ASSIGN_OR_RETURN(ImmutableRef h, Get(id));
+  if (h.record().record_type != kCacheMountRecordType) {
+    return FailedPrecondition("ref " + id + " is not a cache mount");
+  }
+  // Get() may have found it opened meanwhile by another caller: then it is not ours.
+  if (h.entry_.use_count() > 1) return std::optional<PersistentRef>();
+  return std::optional<PersistentRef>(PersistentRef(std::move(h.entry_)));
+}
+
+Result<std::unique_ptr<snapshot::Mount>> PersistentRef::Mount() const {
+  if (!entry_) return FailedPrecondition("mount of an empty cache mount ref");
+  return entry_->mgr->sn_->MountSnapshot(entry_->rec.snapshot, false);
+}
+
+const std::string& PersistentRef::id() const { return entry_->rec.id; }
 
 Result<std::vector<std::string>> Manager::ListIDs() {
   KILN_ASSIGN_OR_RETURN(auto recs, LoadAll());

@@ -37,7 +37,12 @@ struct RefRecord {
   // For unpacked image layers: the OCI chain ID of the layers this ref holds (its own layer on
   // top of its parent's chain), so images sharing layers share the unpacked refs.
   std::string chain_id;
+  // For cache mounts (record_type kCacheMountRecordType): the key they are found by.
+  std::string cache_key;
 };
+
+// The record type of cache mount directories (persistent writable refs), as BuildKit names it.
+inline constexpr char kCacheMountRecordType[] = "exec.cachemount";
 
 struct RefEntry;
 
@@ -53,6 +58,23 @@ class ImmutableRef {
  private:
   friend class Manager;
   explicit ImmutableRef(std::shared_ptr<RefEntry> e) : entry_(std::move(e)) {}
+  std::shared_ptr<RefEntry> entry_;
+};
+
+// A persistent writable ref: a cache mount's directory. It is never committed and outlives
+// builds and restarts (a metadata row from creation on); Prune removes it when no handle is open.
+// One handle per ref at a time (TryOpenPersistent refuses a second); copies share that handle.
+class PersistentRef {
+ public:
+  PersistentRef() = default;
+  bool valid() const { return entry_ != nullptr; }
+  const std::string& id() const;
+  // A writable view of the directory; keep the handle while it is used.
+  Result<std::unique_ptr<snapshot::Mount>> Mount() const;
+
+ private:
+  friend class Manager;
+  explicit PersistentRef(std::shared_ptr<RefEntry> e) : entry_(std::move(e)) {}
   std::shared_ptr<RefEntry> entry_;
 };
 
@@ -117,6 +139,15 @@ class Manager {
   // Removes refs not in use (and their snapshots); `on_removed` hears each one.
   Result<std::vector<UsageInfo>> Prune(const Context& ctx, const PruneOptions& opts,
                                        const std::function<void(const UsageInfo&)>& on_removed);
+  // A new persistent writable ref found later by `cache_key`, holding `parent`'s tree (or empty),
+  // opened (in use) by the returned handle.
+  Result<PersistentRef> NewPersistent(const Context& ctx, const ImmutableRef* parent,
+                                      const std::string& cache_key, const std::string& description);
+  // Ids of the persistent refs with `cache_key`, oldest first.
+  Result<std::vector<std::string>> ListPersistent(const std::string& cache_key);
+  // A handle on the persistent ref `id`, or nullopt if another handle is open.
+  Result<std::optional<PersistentRef>> TryOpenPersistent(const std::string& id);
+
   // Ids of all committed refs (for sweeping the cache key store).
   Result<std::vector<std::string>> ListIDs();
 
@@ -124,6 +155,7 @@ class Manager {
 
  private:
   friend class MutableRef;
+  friend class PersistentRef;
   friend class ImmutableRef;
   Manager(std::unique_ptr<Db> db, snapshot::Snapshotter* sn) : db_(std::move(db)), sn_(sn) {}
   Status Init();

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/go_quote.h"
+
 namespace kiln::client {
 
 // fmt "%.2f" of units.Bytes: "123B", "1.23kB", "45.00MB" (decimal units).
@@ -18,8 +20,7 @@ std::string FormatBytesShort(int64_t n);
 // go-units HumanDuration: "Less than a second", "3 minutes", "About an hour", "2 days".
 std::string HumanDuration(int64_t nanos);
 
-// Go's strconv.Quote for the ASCII range: "\"a\\\"b\"".
-std::string GoQuote(std::string_view s);
+using kiln::GoQuote;
 
 // time.Time in RFC 3339 with nanoseconds, trailing zeros trimmed, in UTC: what Go's JSON
 // encoder writes ("2024-05-01T10:00:00.5Z").

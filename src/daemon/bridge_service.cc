@@ -75,12 +75,14 @@ grpc::Status BridgeService::Solve(grpc::ServerContext* sc, const gw::SolveReques
   }
   if (req->has_definition() && req->definition().def_size() > 0) {
     std::shared_ptr<solver::Job> sj;
+    std::vector<std::string> entitlements;
     {
       std::lock_guard<std::mutex> l((*job)->mu);
       sj = (*job)->job;
+      entitlements = (*job)->entitlements;
     }
     if (!sj) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "build has finished");
-    auto r = core_->llb->Solve(cc.ctx(), sj, req->definition());
+    auto r = core_->llb->Solve(cc.ctx(), sj, req->definition(), entitlements);
     if (!r.ok()) return ToGrpc(r.status());
     result.ref = *r;
   }

@@ -1,5 +1,7 @@
 #include "daemon/control_service.h"
 
+#include <algorithm>
+
 #include "cache/usage_filter.h"
 #include "daemon/grpc_util.h"
 #include "daemon/status_convert.h"
@@ -140,7 +142,7 @@ Result<std::map<std::string, std::string>> ControlService::RunSolve(const Contex
     return Unimplemented("frontend \"" + req.frontend() + "\" cannot run yet");
   } else if (req.has_definition()) {
     if (req.definition().def_size() == 0) return InvalidArgument("invalid LLB definition: empty definition");
-    KILN_ASSIGN_OR_RETURN(result.ref, core_->llb->Solve(ctx, job.job, req.definition()));
+    KILN_ASSIGN_OR_RETURN(result.ref, core_->llb->Solve(ctx, job.job, req.definition(), job.entitlements));
   } else {
     // Client-side gateway flow (wire-protocol.md §3.6): wait for LLBBridge.Return.
     std::unique_lock<std::mutex> l(job.mu);
@@ -187,6 +189,14 @@ Result<std::map<std::string, std::string>> ControlService::RunSolve(const Contex
 grpc::Status ControlService::Solve(grpc::ServerContext* sc, const bk::SolveRequest* req,
                                    bk::SolveResponse* resp) {
   CallContext cc(core_->ctx, sc);
+  // Entitlements the client asks for must be granted by the daemon's config.
+  for (const auto& e : req->entitlements()) {
+    const auto& allowed = core_->config.entitlements;
+    if (std::find(allowed.begin(), allowed.end(), e) == allowed.end()) {
+      return ToGrpc(InvalidArgument("granting entitlement " + e +
+                                    " is not allowed by build daemon configuration"));
+    }
+  }
   auto created = core_->jobs.Create(req->ref(), cc.ctx());
   if (!created.ok()) return ToGrpc(created.status());
   auto job = *created;

@@ -78,6 +78,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
   worker::WorkerOptions wo;
   wo.root = cfg.root + "/worker";
   wo.snapshotter = cfg.snapshotter;
+  wo.runtime = cfg.runtime;
   KILN_ASSIGN_OR_RETURN(c.worker, worker::Worker::New(wo));
   KILN_ASSIGN_OR_RETURN(c.keys, solver::OpenSqliteKeyStore(cfg.root + "/cachekeys.db"));
   // Records pointing at refs that no longer exist (a crash between prune steps) are dropped.

@@ -7,15 +7,11 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "llb/node.h"
 #include "util/digest.h"
 
 namespace kiln::llb {
 
-struct Node {
-  pb::Op op;  // without inputs; filled at marshal time
-  std::vector<State> inputs;
-  pb::OpMetadata meta;
-};
 
 namespace {
 
@@ -208,18 +204,20 @@ FileOpBuilder& FileOpBuilder::Copy(const State& src, const std::string& src_path
   return *this;
 }
 
+int64_t AddInput(Node& n, const State& s) {
+  if (s.scratch()) return -1;
+  for (size_t i = 0; i < n.inputs.size(); i++) {
+    if (n.inputs[i].node_ == s.node_ && n.inputs[i].index_ == s.index_) return static_cast<int64_t>(i);
+  }
+  n.inputs.push_back(s);
+  return static_cast<int64_t>(n.inputs.size() - 1);
+}
+
 State FileOpBuilder::Result(const std::string& custom_name) const {
   if (actions_.empty()) return base_;
   auto n = std::make_shared<Node>();
   // Inputs: the base (if not scratch), then each distinct copy source.
-  auto input_of = [&](const State& s) -> int64_t {
-    if (s.scratch()) return -1;
-    for (size_t i = 0; i < n->inputs.size(); i++) {
-      if (n->inputs[i].node_ == s.node_ && n->inputs[i].index_ == s.index_) return static_cast<int64_t>(i);
-    }
-    n->inputs.push_back(s);
-    return static_cast<int64_t>(n->inputs.size() - 1);
-  };
+  auto input_of = [&](const State& s) { return AddInput(*n, s); };
   int64_t base = input_of(base_);
   for (const auto& a : actions_) {
     if (a.secondary) input_of(*a.secondary);

@@ -47,6 +47,8 @@ class State {
 
  private:
   friend class FileOpBuilder;
+  friend int64_t AddInput(Node& n, const State& s);
+  friend class ExecBuilder;
   State(std::shared_ptr<Node> n, int idx) : node_(std::move(n)), index_(idx) {}
   std::shared_ptr<Node> node_;
   int index_ = 0;

@@ -228,6 +228,12 @@ const std::vector<std::string>& SupportedCaps() {
       "file.copy.modestring", "file.symlink.create",
       "constraints", "platform", "meta.ignorecache", "meta.description", "meta.exportcache",
       "mergeop", "diffop",
+      "source.image", "source.image.resolvemode",
+      "exec.meta.base", "exec.meta.proxyenv", "exec.meta.network", "exec.meta.security",
+      "exec.meta.setsdefaultpath", "exec.meta.ulimit", "exec.meta.cgroup.parent",
+      "exec.meta.removemountstubs.recursive", "exec.mount.bind", "exec.mount.bind.readwrite-nooutput",
+      "exec.mount.cache", "exec.mount.cache.sharing", "exec.mount.selector", "exec.mount.tmpfs",
+      "exec.mount.tmpfs.size", "exec.validexitcode",
   };
   return kCaps;
 }

@@ -1,5 +1,7 @@
 #include "llbsolver/llbsolver.h"
 
+#include "llbsolver/exec_meta.h"
+
 #include <functional>
 #include <map>
 
@@ -32,7 +34,8 @@ Result<solver::Edge> LLBSolver::Load(const llb::LoadedDefinition& def) {
 }
 
 Result<solver::OpResultPtr> LLBSolver::Solve(const Context& ctx, const std::shared_ptr<solver::Job>& job,
-                                             const pb::Definition& def) {
+                                             const pb::Definition& def,
+                                             const std::vector<std::string>& entitlements) {
   // A definition with only a terminal op and no input is an empty (scratch) result.
   if (def.def_size() == 1) {
     pb::Op term;
@@ -42,6 +45,7 @@ Result<solver::OpResultPtr> LLBSolver::Solve(const Context& ctx, const std::shar
     }
   }
   KILN_ASSIGN_OR_RETURN(auto loaded, llb::LoadDefinition(def));
+  for (const auto& [dgst, lo] : loaded.ops) KILN_RETURN_IF_ERROR(ValidateEntitlements(lo.op, entitlements));
   KILN_ASSIGN_OR_RETURN(auto edge, Load(loaded));
   return solver_->Build(ctx, job, edge);
 }

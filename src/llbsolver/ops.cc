@@ -27,7 +27,7 @@ Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& lo, const OpDeps&
     case pb::Op::kDiff:
       return NewDiffOp(lo.op, deps);
     case pb::Op::kExec:
-      return Unimplemented("exec ops (RUN) are not implemented yet in kiln: " + llb::VertexName(lo));
+      return NewExecOp(lo.op, deps);
     default:
       return Unimplemented("op " + lo.digest + " of this type is not supported");
   }

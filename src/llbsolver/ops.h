@@ -33,6 +33,7 @@ std::shared_ptr<solver::Op> NewSourceOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewFileOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewMergeOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewDiffOp(const pb::Op& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewExecOp(const pb::Op& op, const OpDeps& deps);
 
 // Digest of a message's deterministic bytes, prefixed by a kind; the op's own cache-map part.
 Digest OpDigest(const std::string& kind, const google::protobuf::Message& m);

@@ -77,6 +77,11 @@ Result<std::unique_ptr<Worker>> Worker::New(const WorkerOptions& opts) {
                         snapshot::NewDefaultSnapshotter(opts.root + "/snapshots", opts.snapshotter));
   KILN_ASSIGN_OR_RETURN(w->content_, content::Store::Open(opts.root + "/content"));
   KILN_ASSIGN_OR_RETURN(w->cache_, cache::Manager::Open(opts.root, w->snapshotter_.get()));
+  w->cache_mounts_ = std::make_unique<cache::CacheMounts>(w->cache_.get());
+  executor::RuntimeOptions ro;
+  ro.binary = opts.runtime.empty() ? "runc" : opts.runtime;
+  ro.state_dir = opts.root + "/executor";
+  KILN_ASSIGN_OR_RETURN(w->executor_, executor::NewRuntimeExecutor(ro));
   return w;
 }
 

@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "cache/cache_mounts.h"
 #include "cache/manager.h"
 #include "content/store.h"
+#include "executor/executor.h"
 #include "snapshot/snapshotter.h"
 #include "solver/types.h"
 
@@ -39,6 +41,8 @@ struct WorkerOptions {
   std::string root;            // daemon root; the worker keeps its state below it
   std::string snapshotter = "auto";  // "auto" (overlayfs when the kernel allows), "overlayfs", "native"
   std::string hostname;
+  // The OCI runtime ExecOps run with: "runc" (default) or "crun", or a path to one.
+  std::string runtime = "runc";
 };
 
 class Worker : public solver::ResultLoader {
@@ -50,8 +54,10 @@ class Worker : public solver::ResultLoader {
   std::map<std::string, std::string> Labels() const;
   std::vector<Platform> Platforms() const;
   cache::Manager& cache() { return *cache_; }
+  cache::CacheMounts& cache_mounts() { return *cache_mounts_; }
   snapshot::Snapshotter& snapshotter() { return *snapshotter_; }
   content::Store& content() { return *content_; }
+  executor::Executor* executor() { return executor_.get(); }
   const std::string& root() const { return opts_.root; }
 
   Result<solver::OpResultPtr> Load(const Context& ctx, const std::string& id) override;
@@ -62,7 +68,9 @@ class Worker : public solver::ResultLoader {
   std::string id_;
   std::unique_ptr<snapshot::Snapshotter> snapshotter_;
   std::unique_ptr<cache::Manager> cache_;
+  std::unique_ptr<cache::CacheMounts> cache_mounts_;  // before cache_ in destruction
   std::unique_ptr<content::Store> content_;
+  std::unique_ptr<executor::Executor> executor_;
 };
 
 // The host's platform in OCI terms (amd64, arm64, …).

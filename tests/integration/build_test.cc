@@ -158,22 +158,8 @@ TEST_F(BuildTest, CancelledBuildLeavesNothingBehind) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   int threads0 = daemon_.Threads(), fds0 = daemon_.Fds();
   for (int i = 0; i < 400; i++) WriteFile(ctx_ + "/b/f" + std::to_string(i), std::string(256 * 1024, 'z'));
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::string def = SampleDefinition();
-    int p[2];
-    if (pipe(p) != 0) _exit(3);
-    if (write(p[1], def.data(), def.size()) < 0) _exit(3);
-    close(p[1]);
-    dup2(p[0], 0);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::string kilnctl = BinDir() + "/kilnctl";
-    execl(kilnctl.c_str(), kilnctl.c_str(), "--addr", daemon_.addr().c_str(), "build", "--local",
-          ("context=" + ctx_).c_str(), "--output", ("type=local,dest=" + out_).c_str(), nullptr);
-    _exit(127);
-  }
+  pid_t pid = daemon_.StartKilnctl(
+      {"build", "--local", "context=" + ctx_, "--output", "type=local,dest=" + out_}, SampleDefinition());
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   kill(pid, SIGINT);
   int st;

@@ -161,6 +161,28 @@ void Daemon::Stop() {
 
 std::string Daemon::Log() const { return ReadFile(log_); }
 
+pid_t Daemon::StartKilnctl(const std::vector<std::string>& args, const std::string& input) const {
+  std::vector<std::string> argv = {BinDir() + "/kilnctl", "--addr", addr_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = fork();
+  if (pid == 0) {
+    int p[2];
+    if (pipe(p) != 0) _exit(3);
+    if (write(p[1], input.data(), input.size()) < 0) _exit(3);
+    close(p[1]);
+    dup2(p[0], 0);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    std::vector<char*> cargs;
+    for (auto& a : argv) cargs.push_back(a.data());
+    cargs.push_back(nullptr);
+    execv(cargs[0], cargs.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 RunResult Daemon::Kilnctl(std::vector<std::string> args, const std::string& input) const {
   std::vector<std::string> argv = {BinDir() + "/kilnctl", "--addr", addr_};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -38,6 +38,8 @@ class Daemon {
   std::string Log() const;
   // kilnctl with --addr set.
   RunResult Kilnctl(std::vector<std::string> args, const std::string& input = "") const;
+  // kilnctl with --addr set, in the background (output discarded), for tests that interrupt it.
+  pid_t StartKilnctl(const std::vector<std::string>& args, const std::string& input) const;
   // Number of threads and open fds of the daemon process.
   int Threads() const;
   int Fds() const;

@@ -13,12 +13,17 @@
 int main(int argc, char** argv) {
   CLI::App app{"kilnd: a container image builder daemon speaking BuildKit's API"};
   std::string config_path, root;
-  std::vector<std::string> addrs;
+  std::vector<std::string> addrs, allow_entitlements;
+  std::string oci_binary, oci_snapshotter;
   bool debug = false;
   app.add_option("--config", config_path, "TOML config file (buildkitd.toml format)");
   app.add_option("--root", root, "state directory (default /var/lib/kiln)");
   app.add_option("--addr", addrs, "listening address (default unix:///run/kiln/kilnd.sock)");
   app.add_flag("--debug", debug, "debug logging");
+  app.add_option("--allow-insecure-entitlement", allow_entitlements,
+                 "allow an insecure entitlement: network.host, security.insecure");
+  app.add_option("--oci-worker-binary", oci_binary, "OCI runtime for RUN steps: runc (default) or crun");
+  app.add_option("--oci-worker-snapshotter", oci_snapshotter, "snapshotter: auto, overlayfs or native");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -40,6 +45,15 @@ int main(int argc, char** argv) {
   if (!root.empty()) cfg.root = root;
   if (!addrs.empty()) cfg.addresses = addrs;
   if (debug) cfg.debug = true;
+  for (const auto& e : allow_entitlements) {
+    if (e != "network.host" && e != "security.insecure") {
+      std::fprintf(stderr, "kilnd: unknown entitlement %s (known: network.host, security.insecure)\n", e.c_str());
+      return 1;
+    }
+    cfg.entitlements.push_back(e);
+  }
+  if (!oci_binary.empty()) cfg.runtime = oci_binary;
+  if (!oci_snapshotter.empty()) cfg.snapshotter = oci_snapshotter;
 
   // Signals are handled on a thread of their own.
   sigset_t set;
