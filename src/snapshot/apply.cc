@@ -74,7 +74,7 @@ class Applier {
     }
   }
 
-  Result<ApplyStats> Run(LayerReader& r) {
+  Result<ApplyStats> Run(LayerReader& r, const Digest& expected_diff_id) {
     for (;;) {
       KILN_RETURN_IF_ERROR(ctx_.Err());
       LayerEntry e;
@@ -85,6 +85,11 @@ class Applier {
       if (s.ok()) continue;
       if (s.code() == Code::kDataLoss || ctx_.cancelled()) return s;
       return s.Annotate("layer entry \"" + e.name + "\"");
+    }
+    KILN_ASSIGN_OR_RETURN(stats_.diff_id, r.Finish(ctx_));
+    if (!expected_diff_id.empty() && stats_.diff_id != expected_diff_id) {
+      return DataLoss("wrong diff ID: the image config says " + expected_diff_id.str() +
+                      ", the layer's content is " + stats_.diff_id.str());
     }
     KILN_RETURN_IF_ERROR(FinishDirs());
     return stats_;
@@ -336,7 +341,7 @@ Result<ApplyStats> ApplyLayer(const Context& ctx, const ByteSource& src, const s
   }
   LayerReader reader(src);
   Applier applier(ctx, opts, std::move(root), std::move(lowers));
-  return applier.Run(reader);
+  return applier.Run(reader, opts.expected_diff_id);
 }
 
 Result<ApplyStats> ApplyLayerFile(const Context& ctx, const std::string& blob,
@@ -348,17 +353,18 @@ Result<ApplyStats> ApplyLayerFile(const Context& ctx, const std::string& blob,
 }
 
 Result<ApplyStats> ApplyLayerToSnapshot(const Context& ctx, Snapshotter& sn, const std::string& key,
-                                        const ByteSource& src) {
+                                        const ByteSource& src, const Digest& expected_diff_id) {
+  ApplyOptions opts;
+  opts.expected_diff_id = expected_diff_id;
   auto up = sn.UpperDir(key);
   if (up.ok()) {
-    ApplyOptions opts;
     opts.mode = ApplyMode::kOverlay;
     opts.lower_dirs = up->lowers;
     return ApplyLayer(ctx, src, up->upper, opts);
   }
   if (up.status().code() != Code::kUnimplemented) return up.status();
   KILN_ASSIGN_OR_RETURN(auto mnt, sn.MountSnapshot(key, false));
-  return ApplyLayer(ctx, src, mnt->path(), ApplyOptions{});
+  return ApplyLayer(ctx, src, mnt->path(), opts);
 }
 
 }  // namespace kiln::snapshot

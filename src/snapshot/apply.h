@@ -19,6 +19,11 @@
 //   dest/file, as containerd does). Nothing is ever written outside dest.
 // - A corrupt or truncated stream is DataLoss naming the entry and tar offset; the partly applied
 //   dest is then the caller's to discard. Cancellation is checked between entries and blocks.
+// - Diff ID: the sha256 of the whole uncompressed stream (read to its end, past the tar's end
+//   blocks, as containerd does) is computed in the same pass and returned; when the caller
+//   expects one (the image config's rootfs.diff_ids), a different one is DataLoss
+//   (`wrong diff ID: the image config says sha256:..., the layer's content is sha256:...`) and
+//   dest, fully written, is the caller's to discard.
 //
 // Stateless functions; two applies must not target the same directory at once.
 
@@ -29,6 +34,7 @@
 #include "snapshot/layer_reader.h"
 #include "snapshot/snapshotter.h"
 #include "util/context.h"
+#include "util/digest.h"
 #include "util/status.h"
 
 namespace kiln::snapshot {
@@ -47,11 +53,14 @@ struct ApplyOptions {
   // does not list takes its metadata from the first lower that has it (as containerd's mkparent),
   // and a hardlink to a file of a lower layer first copies that file up into dest.
   std::vector<std::string> lower_dirs;
+  // When set, the diff ID the layer must have.
+  Digest expected_diff_id;
 };
 
 struct ApplyStats {
   int64_t entries = 0;  // tar entries read (whiteouts and skipped ones included)
   int64_t bytes = 0;    // file content bytes written
+  Digest diff_id;       // sha256 of the uncompressed stream
 };
 
 Result<ApplyStats> ApplyLayer(const Context& ctx, const ByteSource& src, const std::string& dest,
@@ -63,7 +72,9 @@ Result<ApplyStats> ApplyLayerFile(const Context& ctx, const std::string& blob,
 
 // Applies a layer to the active snapshot `key`: into its upper dir in overlay mode when the
 // snapshotter has one (overlayfs), else through a writable mount in merged mode (native).
+// `expected_diff_id`, when set, as ApplyOptions::expected_diff_id.
 Result<ApplyStats> ApplyLayerToSnapshot(const Context& ctx, Snapshotter& sn, const std::string& key,
-                                        const ByteSource& src);
+                                        const ByteSource& src,
+                                        const Digest& expected_diff_id = Digest());
 
 }  // namespace kiln::snapshot

@@ -24,6 +24,7 @@ std::string Str(const char* raw, const char* utf8) {
 
 // libarchive's C callbacks, with access to the reader.
 struct LayerReaderCallbacks {
+  // raw_'s input: the blob, from the source.
   static la_ssize_t Read(struct archive* a, void* data, const void** buf) {
     auto* self = static_cast<LayerReader*>(data);
     auto n = self->src_(self->buf_.data(), self->buf_.size());
@@ -34,6 +35,17 @@ struct LayerReaderCallbacks {
     }
     *buf = self->buf_.data();
     return static_cast<la_ssize_t>(*n);
+  }
+  // a_'s input: raw_'s data blocks (the uncompressed stream), handed on without a copy.
+  static la_ssize_t ReadPlain(struct archive* a, void* data, const void** buf) {
+    auto* self = static_cast<LayerReader*>(data);
+    size_t n = 0;
+    Status s = self->NextBlock(buf, &n);
+    if (!s.ok()) {
+      archive_set_error(a, EIO, "%s", s.message().c_str());
+      return -1;
+    }
+    return static_cast<la_ssize_t>(n);
   }
 };
 
@@ -48,18 +60,24 @@ ByteSource FdSource(int fd) {
 }
 
 LayerReader::LayerReader(ByteSource src)
-    : src_(std::move(src)), a_(archive_read_new()), buf_(kBufferSize) {
-  KILN_CHECK(a_ != nullptr);
+    : src_(std::move(src)), raw_(archive_read_new()), a_(archive_read_new()), buf_(kBufferSize) {
+  KILN_CHECK(raw_ != nullptr && a_ != nullptr);
   // OCI layer media types: tar, tar+gzip, tar+zstd. Debian's libarchive decodes gzip (zlib) and
-  // zstd (libzstd) in-process; "empty" accepts a zero-byte blob as an empty layer, as Go's
-  // archive/tar does.
-  archive_read_support_filter_gzip(a_);
-  archive_read_support_filter_zstd(a_);
+  // zstd (libzstd) in-process; "raw" makes the whole uncompressed stream one entry's data.
+  // "empty" accepts a zero-byte blob as an empty layer, as Go's archive/tar does (raw refuses
+  // an empty stream, so raw_ needs it too).
+  archive_read_support_filter_gzip(raw_);
+  archive_read_support_filter_zstd(raw_);
+  archive_read_support_format_raw(raw_);
+  archive_read_support_format_empty(raw_);
   archive_read_support_format_tar(a_);
   archive_read_support_format_empty(a_);
 }
 
-LayerReader::~LayerReader() { archive_read_free(a_); }
+LayerReader::~LayerReader() {
+  archive_read_free(a_);
+  archive_read_free(raw_);
+}
 
 std::string LayerReader::Position() const {
   std::string out = "entry " + std::to_string(entries_);
@@ -77,13 +95,72 @@ Status LayerReader::Fail(int rc) {
                   (msg != nullptr ? msg : "read error " + std::to_string(rc)));
 }
 
+Status LayerReader::Open() {
+  int rc = archive_read_open(raw_, this, nullptr, &LayerReaderCallbacks::Read, nullptr);
+  if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+    struct archive_entry* ae = nullptr;
+    rc = archive_read_next_header(raw_, &ae);
+    if (rc == ARCHIVE_EOF) {  // an empty blob
+      raw_eof_ = true;
+      rc = ARCHIVE_OK;
+    }
+  }
+  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+    failed_ = true;
+    if (!source_error_.ok()) return source_error_;
+    const char* msg = archive_error_string(raw_);
+    return DataLoss(std::string("layer stream is corrupt or truncated at the start: ") +
+                    (msg != nullptr ? msg : "read error " + std::to_string(rc)));
+  }
+  rc = archive_read_open(a_, this, nullptr, &LayerReaderCallbacks::ReadPlain, nullptr);
+  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return Fail(rc);
+  opened_ = true;
+  return Status::Ok();
+}
+
+Status LayerReader::NextBlock(const void** data, size_t* n) {
+  *data = nullptr;
+  *n = 0;
+  while (!raw_eof_ && *n == 0) {
+    la_int64_t off = 0;
+    int rc = archive_read_data_block(raw_, data, n, &off);
+    if (rc == ARCHIVE_EOF) {
+      raw_eof_ = true;
+      *n = 0;
+    } else if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+      *n = 0;
+      if (!source_error_.ok()) return source_error_;
+      const char* msg = archive_error_string(raw_);
+      return DataLoss(msg != nullptr ? msg : "read error " + std::to_string(rc));
+    }
+  }
+  hash_.Update(*data, *n);
+  return Status::Ok();
+}
+
+Result<Digest> LayerReader::Finish(const Context& ctx) {
+  if (failed_ || finished_) return FailedPrecondition("layer reader already failed or finished");
+  if (!opened_) KILN_RETURN_IF_ERROR(Open());
+  for (;;) {
+    KILN_RETURN_IF_ERROR(ctx.Err());
+    const void* data = nullptr;
+    size_t n = 0;
+    Status s = NextBlock(&data, &n);
+    if (!s.ok()) {
+      failed_ = true;
+      if (!source_error_.ok()) return source_error_;
+      return DataLoss("layer stream is corrupt or truncated after the end of the tar archive: " +
+                      s.message());
+    }
+    if (n == 0) break;
+  }
+  finished_ = true;
+  return hash_.Final();
+}
+
 Result<bool> LayerReader::Next(LayerEntry* e) {
   if (failed_) return FailedPrecondition("layer reader already failed");
-  if (!opened_) {
-    int rc = archive_read_open(a_, this, nullptr, &LayerReaderCallbacks::Read, nullptr);
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return Fail(rc);
-    opened_ = true;
-  }
+  if (!opened_) KILN_RETURN_IF_ERROR(Open());
   struct archive_entry* ae = nullptr;
   int rc = archive_read_next_header(a_, &ae);
   if (rc == ARCHIVE_EOF) return false;

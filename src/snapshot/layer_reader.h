@@ -3,6 +3,12 @@
 // compression is detected from the first bytes), read with libarchive through a pull callback so
 // that a layer of any size passes through a fixed-size buffer. Only reading happens here: the
 // files are created by the layer applier (apply.h), never by libarchive. Not thread-safe.
+//
+// Two libarchive readers are chained so that the uncompressed stream is hashed in the same pass
+// (its sha256 is the layer's diff ID): the first decompresses (the "raw" format: its data is the
+// whole uncompressed stream), the second reads tar entries from the first's data blocks, which
+// are hashed as they pass. Finish() hashes what follows the tar's end (padding, trailing
+// zero blocks, anything else) by reading the uncompressed stream to its end, as containerd does.
 
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "util/context.h"
+#include "util/digest.h"
 #include "util/fs_copy.h"
 #include "util/status.h"
 
@@ -60,6 +68,11 @@ class LayerReader {
   // (a sparse file can skip offsets). *n == 0 at the end of the content.
   Status ReadData(const void** data, size_t* n, int64_t* offset);
 
+  // After Next() returned false: reads the rest of the uncompressed stream and returns its
+  // sha256 over all of it (the diff ID). A corrupt or truncated stream after the tar's end is
+  // DataLoss; cancellation is checked between blocks.
+  Result<Digest> Finish(const Context& ctx);
+
   // Entries read so far (the current one included).
   int64_t entries() const { return entries_; }
   // "entry 12 (\"usr/bin/x\"), tar offset 40960": where the stream is, for error messages.
@@ -68,13 +81,20 @@ class LayerReader {
  private:
   friend struct LayerReaderCallbacks;
   Status Fail(int rc);
+  Status Open();
+  // The next block of the uncompressed stream (hashed); *n == 0 at its end.
+  Status NextBlock(const void** data, size_t* n);
 
   ByteSource src_;
-  struct archive* a_ = nullptr;
+  struct archive* raw_ = nullptr;  // decompresses src_: the blob
+  struct archive* a_ = nullptr;    // reads tar entries from raw_'s data
   std::vector<char> buf_;
   Status source_error_;  // set when the source failed; libarchive only sees "read error"
+  Sha256 hash_;          // of the uncompressed bytes raw_ gave so far
+  bool raw_eof_ = false;
   bool opened_ = false;
   bool failed_ = false;
+  bool finished_ = false;
   int64_t entries_ = 0;
   std::string current_;  // name of the current entry
 };

@@ -249,9 +249,11 @@ Result<cache::ImmutableRef> ImageSource::UnpackLayer(const Context& ctx, registr
   if (fd < 0) return ErrnoStatus(errno, "open layer " + layer.digest.str());
   std::string xid = "extracting " + layer.digest.str();
   if (progress) progress->Status(xid, 0, 0, false);
-  auto applied =
-      snapshot::ApplyLayerToSnapshot(ctx, *cache_->snapshotter(), mut.snapshot_key(),
-                                     snapshot::FdSource(fd));
+  // The config's diff ID is checked against the layer's uncompressed bytes: the chain ID this
+  // ref is keyed by (and shared under with other images) comes from the config, and the
+  // registry only vouched for the compressed blob. On a mismatch `mut` is discarded uncommitted.
+  auto applied = snapshot::ApplyLayerToSnapshot(ctx, *cache_->snapshotter(), mut.snapshot_key(),
+                                                snapshot::FdSource(fd), img.config.diff_ids[i]);
   close(fd);
   if (progress) progress->Status(xid, 0, 0, true);
   if (!applied.ok()) {

@@ -1,6 +1,6 @@
 // docker-image:// sources against Debian's docker-registry on 127.0.0.1 (tests/fixtures): the
-// unpacked root filesystems byte for byte, layer escapes refused, concurrent pulls fetching each
-// blob once, and errors a user can act on.
+// unpacked root filesystems byte for byte, layer escapes and wrong diff IDs refused, concurrent
+// pulls fetching each blob once, and errors a user can act on.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -193,6 +193,31 @@ TEST_F(ImageTest, LayersThatEscapeAreRefusedAndWriteNothingOutside) {
     }
   }
   // kilnd keeps serving.
+  EXPECT_EQ(daemon_.Kilnctl({"debug", "workers"}).exit_code, 0);
+}
+
+// baddiffid's config claims busybox's layer diff ID for a layer of its own: unpacked unchecked,
+// that layer would be filed under busybox's chain ID and served to every busybox build.
+TEST_F(ImageTest, ALayerThatIsNotTheConfigsDiffIdIsRefusedAndPoisonsNothing) {
+  const nlohmann::json& img = Image("baddiffid");
+  const std::string want =
+      Ref("baddiffid") + ": layer " + JsonStr(JsonAt(img, {"layers", 0, "digest"})) +
+      ": wrong diff ID: the image config says " + JsonStr(JsonAt(img, {"layers", 0, "diff_id"})) +
+      ", the layer's content is " + JsonStr(JsonAt(img, {"true_diff_ids", 0}));
+  ASSERT_EQ(JsonStr(JsonAt(img, {"layers", 0, "diff_id"})),
+            JsonStr(JsonAt(Image("busybox"), {"layers", 0, "diff_id"})));
+  for (int i = 0; i < 2; i++) {  // nothing of the first attempt is cached for the second
+    auto r = BuildImage("baddiffid", out_ + "/bad" + std::to_string(i));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find(want), std::string::npos) << r.err;
+  }
+  std::string out = out_ + "/busybox";
+  auto r = BuildImage("busybox", out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto bad = CompareTree(out, JsonAt(Image("busybox"), {"files"}));
+  EXPECT_TRUE(bad.empty()) << ::testing::PrintToString(bad);
+  struct stat st;
+  EXPECT_NE(lstat((out + "/ok.txt").c_str(), &st), 0) << "busybox got baddiffid's layer";
   EXPECT_EQ(daemon_.Kilnctl({"debug", "workers"}).exit_code, 0);
 }
 

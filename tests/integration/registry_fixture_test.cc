@@ -86,8 +86,9 @@ TEST_P(RegistryFixtureTest, ServesEveryFixtureImageWithTheLayoutDigests) {
   auto out = reg_.PushFixtureImages({}, *g_cache);
   ASSERT_TRUE(out.is_object()) << reg_.error();
   const auto& images = JsonAt(out, {"images"});
-  for (const char* name : {"busybox", "layers", "zstd", "multi", "docker", "docker-multi",
-                           "evil-dotdot", "evil-symlink", "evil-abs", "evil-hardlink"}) {
+  for (const char* name :
+       {"busybox", "layers", "zstd", "multi", "docker", "docker-multi", "evil-dotdot",
+        "evil-symlink", "evil-abs", "evil-hardlink", "baddiffid"}) {
     const auto& img = JsonAt(images, {name});
     ASSERT_TRUE(img.is_object()) << name;
     std::string ref = JsonStr(JsonAt(img, {"ref"}));

@@ -159,6 +159,28 @@ std::string LayerBuilder::Build(Compression c) const {
   return out;
 }
 
+std::string Compress(const std::string& data, Compression c) {
+  if (c == Compression::kNone) return data;
+  std::string out;
+  std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_write_new(),
+                                                              archive_write_free);
+  KILN_CHECK(archive_write_set_format_raw(a.get()) == ARCHIVE_OK);
+  if (c == Compression::kGzip) KILN_CHECK(archive_write_add_filter_gzip(a.get()) == ARCHIVE_OK);
+  if (c == Compression::kZstd) KILN_CHECK(archive_write_add_filter_zstd(a.get()) == ARCHIVE_OK);
+  archive_write_set_bytes_in_last_block(a.get(), 1);
+  KILN_CHECK(archive_write_open(a.get(), &out, nullptr, Append, nullptr) == ARCHIVE_OK);
+  std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)> e(archive_entry_new(),
+                                                                           archive_entry_free);
+  archive_entry_set_filetype(e.get(), AE_IFREG);
+  KILN_CHECK(archive_write_header(a.get(), e.get()) == ARCHIVE_OK);
+  if (!data.empty()) {
+    KILN_CHECK(archive_write_data(a.get(), data.data(), data.size()) ==
+               static_cast<la_ssize_t>(data.size()));
+  }
+  KILN_CHECK(archive_write_close(a.get()) == ARCHIVE_OK);
+  return out;
+}
+
 ByteSource StringSource(std::string data, size_t chunk) {
   auto owned = std::make_shared<std::string>(std::move(data));
   auto pos = std::make_shared<size_t>(0);

@@ -59,6 +59,9 @@ class LayerBuilder {
   std::vector<TestEntry> entries_;
 };
 
+// `data` compressed as a layer blob would be (kNone: as it is).
+std::string Compress(const std::string& data, Compression c);
+
 // Hands out `data` in pieces of at most `chunk` bytes.
 ByteSource StringSource(std::string data, size_t chunk = 4096);
 
