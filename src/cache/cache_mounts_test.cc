@@ -120,6 +120,18 @@ TEST_F(CacheMountsTest, ADifferentBaseIsADifferentCache) {
   EXPECT_FALSE(std::filesystem::exists(without->path() + "/seed"));
 }
 
+TEST_F(CacheMountsTest, DiskUsageMeasuresCacheMountsAsTheyAreNow) {
+  {
+    auto m = Get("du", Sharing::kLocked);
+    std::ofstream(m->path() + "/blob") << std::string(100000, 'x');
+  }
+  auto du = mgr_->DiskUsage(Context::Background());
+  ASSERT_TRUE(du.ok()) << du.status().ToString();
+  ASSERT_EQ(du->size(), 1u);
+  EXPECT_TRUE((*du)[0].mutable_);
+  EXPECT_GE((*du)[0].rec.size, 100000);
+}
+
 TEST_F(CacheMountsTest, PruneSkipsHeldMountsAndRemovesFreeOnes) {
   auto held = Get("held", Sharing::kShared);
   { auto m = Get("free", Sharing::kPrivate); }

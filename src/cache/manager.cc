@@ -276,6 +276,13 @@ Result<Digest> Manager::Checksum(const Context& ctx, const ImmutableRef& ref, st
 
 Result<std::vector<UsageInfo>> Manager::DiskUsage(const Context& ctx) {
   KILN_ASSIGN_OR_RETURN(auto recs, LoadAll());
+  // Cache mount directories change while they live: their size is measured now.
+  for (auto& r : recs) {
+    if (r.record_type != kCacheMountRecordType) continue;
+    KILN_RETURN_IF_ERROR(ctx.Err());
+    auto size = sn_->Usage(r.snapshot);
+    if (size.ok()) r.size = *size;
+  }
   std::map<std::string, int> snapshot_users;
   for (const auto& r : recs) snapshot_users[r.snapshot]++;
   std::vector<UsageInfo> out;

@@ -60,7 +60,11 @@ void ProgressFanout::Write(ProgressEvent ev) {
 
 void VertexProgress::Started() {
   std::lock_guard<std::mutex> l(mu_);
-  if (v_.started) return;
+  if (v_.started && !v_.completed) return;
+  // A vertex completed once (a source after resolving) starts again when it runs, as in BuildKit.
+  v_.completed.reset();
+  v_.cached = false;
+  v_.error.clear();
   v_.started = std::chrono::system_clock::now();
   sink_->Write(v_);
 }

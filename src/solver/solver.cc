@@ -158,6 +158,9 @@ Result<std::shared_ptr<Solver::KeyInfo>> Solver::CacheKey(const Context& ctx,
       if (v.op->CacheMapDoesWork()) st->progress.Completed(false, cm.status());
       return cm.status().WithVertex(v.digest);
     }
+    // Work done for the key (a source resolving or syncing) shows as done now, as BuildKit does;
+    // the vertex starts again if it runs, or shows as cached.
+    if (v.op->CacheMapDoesWork()) st->progress.Completed(false, Status::Ok());
     if (cm->deps.size() != v.inputs.size()) {
       return Internal("op of " + v.digest + " gave " + std::to_string(cm->deps.size()) +
                       " cache deps for " + std::to_string(v.inputs.size()) + " inputs");
