@@ -6,14 +6,15 @@
 //
 // `hello_llb --context-only` writes a graph of just the local context (used by bench/);
 // `hello_llb --image REF [PLATFORM]` a graph of just that image's root filesystem;
-// `hello_llb --run-chain N TAG` N `RUN true` steps, one on another, over the local context as
-// the root filesystem (TAG goes into each step's env, so a new TAG is uncached).
+// `hello_llb --run-chain N TAG [CMD...]` N `RUN true` (or CMD) steps, one on another, over the
+// local context as the root filesystem (TAG goes into each step's env, so a new TAG is uncached).
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "llb/builder.h"
 #include "llb/exec_builder.h"
@@ -26,9 +27,11 @@ int main(int argc, char** argv) {
   State ctx = State::Local("context", opts);
   if (argc > 3 && std::string(argv[1]) == "--run-chain") {
     int n = std::atoi(argv[2]);
+    std::vector<std::string> cmd(argv + 4, argv + argc);
+    if (cmd.empty()) cmd = {"true"};
     State s = State::Local("context");
     for (int i = 0; i < n; i++) {
-      s = kiln::llb::ExecBuilder(s, {"true"}).Env("KILN_BENCH", std::string(argv[3]) + "-" + std::to_string(i)).Root();
+      s = kiln::llb::ExecBuilder(s, cmd).Env("KILN_BENCH", std::string(argv[3]) + "-" + std::to_string(i)).Root();
     }
     std::string bytes = s.Marshal()->SerializeAsString();
     return write(1, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) ? 0 : 1;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,6 +16,7 @@
 #include "executor/mount_stubs.h"
 #include "llbsolver/exec_meta.h"
 #include "llbsolver/ops.h"
+#include "util/log.h"
 #include "util/path.h"
 
 namespace kiln::llbsolver {
@@ -110,6 +112,7 @@ class ExecOp : public solver::Op {
       return FailedPrecondition("this worker has no executor to run " + ArgsString());
     }
     const pb::ExecOp& e = op_.exec();
+    const auto t_start = std::chrono::steady_clock::now();
     std::vector<const cache::ImmutableRef*> refs;
     for (const auto& r : inputs) {
       KILN_ASSIGN_OR_RETURN(const cache::ImmutableRef* ref, worker::RefOf(r));
@@ -245,7 +248,9 @@ class ExecOp : public solver::Op {
       req.stdio.out = [vp](std::string_view d) { vp->Log(1, std::string(d)); };
       req.stdio.err = [vp](std::string_view d) { vp->Log(2, std::string(d)); };
     }
+    const auto t_run = std::chrono::steady_clock::now();
     Status run = deps_.worker->executor()->Run(ctx, req);
+    const auto t_ran = std::chrono::steady_clock::now();
     if (stubs) stubs->Clean();
     run = CheckExit(std::move(run));
     mounts.clear();  // unmount before committing or discarding
@@ -261,6 +266,9 @@ class ExecOp : public solver::Op {
       }
       out[static_cast<size_t>(idx)] = std::make_shared<worker::WorkerRef>(std::move(committed));
     }
+    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    log::Debug("exec {}: prepare {:.1f} ms, run {:.1f} ms, commit {:.1f} ms", ArgsString(), ms(t_start, t_run),
+               ms(t_run, t_ran), ms(t_ran, std::chrono::steady_clock::now()));
     for (size_t i = 0; i < out.size(); i++) {
       if (!out[i]) return InvalidArgument(fmt::format("exec op {} has no mount for output {}", ArgsString(), i));
     }
