@@ -26,7 +26,7 @@ trap cleanup EXIT
 # The root filesystem: busybox-static and its applets.
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/"
-for a in sh true; do ln -s busybox "$work/rootfs/bin/$a"; done
+for a in sh true sleep; do ln -s busybox "$work/rootfs/bin/$a"; done
 echo "root:x:0:0:root:/root:/bin/sh" > "$work/rootfs/etc/passwd"
 echo "root:x:0:" > "$work/rootfs/etc/group"
 

@@ -12,7 +12,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 runtime_pkgs=(
-  runc crun busybox-static attr acl
+  runc crun busybox-static attr acl openssh-client
   # registry fixtures (tests/fixtures): registries, pushes, certificates, token signing
   docker-registry skopeo umoci python3 python3-cryptography openssl apache2-utils zstd pigz
 )

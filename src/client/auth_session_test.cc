@@ -15,6 +15,7 @@
 #include "client/auth_service.h"
 #include "client/connection.h"
 #include "client/session.h"
+#include "client/testing/session_only_control.h"
 #include "client/tree_merge.h"
 #include "control/control.grpc.pb.h"
 #include "session/auth.h"
@@ -28,46 +29,6 @@ namespace bk = moby::buildkit::v1;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 
-// Control/Session only, handing the stream to session::Manager as kilnd's ControlService does.
-class SessionOnlyControl final : public bk::Control::Service {
- public:
-  explicit SessionOnlyControl(session::Manager* m) : m_(m) {}
-  grpc::Status Session(
-      grpc::ServerContext* sc,
-      grpc::ServerReaderWriter<bk::BytesMessage, bk::BytesMessage>* stream) override {
-    session::SessionHeaders h;
-    for (const auto& [k, v] : sc->client_metadata()) {
-      std::string key(k.data(), k.size()), val(v.data(), v.size());
-      if (key == "x-docker-expose-session-uuid") h.id = val;
-      if (key == "x-docker-expose-session-grpc-method") h.methods.push_back(val);
-    }
-    class Tunnel : public session::ByteTunnel {
-     public:
-      explicit Tunnel(grpc::ServerReaderWriter<bk::BytesMessage, bk::BytesMessage>* s) : s_(s) {}
-      bool Read(std::string* chunk) override {
-        bk::BytesMessage m;
-        if (!s_->Read(&m)) return false;
-        *chunk = std::move(*m.mutable_data());
-        return true;
-      }
-      bool Write(const std::string& chunk) override {
-        bk::BytesMessage m;
-        m.set_data(chunk);
-        return s_->Write(m);
-      }
-
-     private:
-      grpc::ServerReaderWriter<bk::BytesMessage, bk::BytesMessage>* s_;
-    } tunnel(stream);
-    kiln::Status st = m_->Serve(Context::Background(), h, tunnel);
-    return st.ok() ? grpc::Status::OK
-                   : grpc::Status(static_cast<grpc::StatusCode>(st.code()), st.message());
-  }
-
- private:
-  session::Manager* m_;
-};
-
 class AuthSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,7 +40,7 @@ class AuthSessionTest : public ::testing::Test {
     old_path_ = path != nullptr ? path : "";
     setenv("PATH", (dir_ + "/bin:" + old_path_).c_str(), 1);
 
-    service_ = std::make_unique<SessionOnlyControl>(&manager_);
+    service_ = std::make_unique<testing::SessionOnlyControl>(&manager_);
     grpc::ServerBuilder b;
     b.AddListeningPort("unix://" + dir_ + "/d.sock", grpc::InsecureServerCredentials());
     b.RegisterService(service_.get());
@@ -123,7 +84,7 @@ class AuthSessionTest : public ::testing::Test {
   std::string dir_;
   std::string old_path_;
   session::Manager manager_;
-  std::unique_ptr<SessionOnlyControl> service_;
+  std::unique_ptr<testing::SessionOnlyControl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<bk::Control::Stub> control_;
   std::vector<std::unique_ptr<Session>> sessions_;

@@ -114,6 +114,8 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
     if (!ex.output_file.empty()) scfg.export_targets[static_cast<int>(i)] = {"", ex.output_file};
   }
   scfg.stdout_fd = req.stdout_fd;
+  scfg.secrets = req.secrets;
+  scfg.ssh_agents = req.ssh_agents;
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Start(control, std::move(scfg)));
   auto cancel_session = ctx.OnCancel([s = session.get()](const Status&) { s->Abort(); });
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "client/build_options.h"
+#include "client/secrets_service.h"
 #include "control/control.grpc.pb.h"
 #include "gateway/gateway.grpc.pb.h"
 #include "pb/ops.pb.h"
@@ -35,6 +36,8 @@ struct BuildRequest {
   std::vector<std::string> entitlements;
   bool frontend_in_solve = false;  // the pre-v0.11 flow: the frontend named in Control.Solve
   int stdout_fd = 1;               // where "dest=-" tarballs go
+  std::optional<SecretStore> secrets;             // --secret, served in the session
+  std::map<std::string, std::string> ssh_agents;  // --ssh: id -> agent socket
 };
 
 struct BuildResponse {

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "client/csv.h"
+#include "util/go_quote.h"
 
 namespace kiln::client {
 
@@ -169,6 +170,68 @@ Result<std::map<std::string, std::string>> ParseOpts(const std::vector<std::stri
   if (!m2.ok()) return m2.status().Annotate("invalid opt");
   for (auto& [k, v] : *m2) m[k] = v;
   return m;
+}
+
+Result<SecretSource> ParseSecret(std::string_view value) {
+  auto fields = SplitCsvRecord(value);
+  if (!fields.ok()) return fields.status().Annotate("failed to parse csv secret");
+  SecretSource src;
+  std::string type;
+  for (const std::string& field : *fields) {
+    size_t eq = field.find('=');
+    if (eq == std::string::npos) {
+      return InvalidArgument(fmt::format("invalid field '{}' must be a key=value pair", field));
+    }
+    std::string key = ToLower(std::string_view(field).substr(0, eq));
+    std::string val = field.substr(eq + 1);
+    if (key == "type") {
+      if (val != "file" && val != "env") {
+        return InvalidArgument(fmt::format("unsupported secret type {}", GoQuote(val)));
+      }
+      type = val;
+    } else if (key == "id") {
+      src.id = val;
+    } else if (key == "source" || key == "src") {
+      src.file_path = val;
+    } else if (key == "env") {
+      src.env = val;
+    } else {
+      return InvalidArgument(fmt::format("unexpected key '{}' in '{}'", key, field));
+    }
+  }
+  if (type == "env" && src.env.empty()) {
+    src.env = src.file_path;
+    src.file_path.clear();
+  }
+  return src;
+}
+
+Result<std::vector<SecretSource>> ParseSecrets(const std::vector<std::string>& values) {
+  std::vector<SecretSource> out;
+  for (const std::string& v : values) {
+    KILN_ASSIGN_OR_RETURN(SecretSource s, ParseSecret(v));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<SSHAgentConfig> ParseSSH(const std::vector<std::string>& values) {
+  std::vector<SSHAgentConfig> out;
+  for (const std::string& v : values) {
+    size_t eq = v.find('=');
+    SSHAgentConfig c{v.substr(0, eq), {}};
+    if (eq != std::string::npos) {
+      std::string_view rest = std::string_view(v).substr(eq + 1);
+      while (true) {  // strings.Split: "" gives one empty path
+        size_t comma = rest.find(',');
+        c.paths.emplace_back(rest.substr(0, comma));
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 Status ValidateAllow(const std::vector<std::string>& values) {

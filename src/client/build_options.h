@@ -42,6 +42,27 @@ Result<std::map<std::string, std::string>> ParseLocals(const std::vector<std::st
 Result<std::map<std::string, std::string>> ParseOpts(const std::vector<std::string>& values,
                                                      const GetEnvFn& getenv);
 
+// One --secret: CSV of type=file|env, id, src|source, env (buildctl's parseSecret). type=env
+// without env= takes the variable's name from src. The id is not defaulted here: the store
+// (secrets_service.h) refuses an empty one, as buildctl's does.
+struct SecretSource {
+  std::string id;
+  std::string file_path;
+  std::string env;
+  bool operator==(const SecretSource&) const = default;
+};
+Result<SecretSource> ParseSecret(std::string_view value);
+Result<std::vector<SecretSource>> ParseSecrets(const std::vector<std::string>& values);
+
+// One --ssh: ID[=path[,path...]] (buildctl's ParseSSH; it never fails). An empty ID is
+// "default"; no path is $SSH_AUTH_SOCK (resolved by ssh_service.h).
+struct SSHAgentConfig {
+  std::string id;
+  std::vector<std::string> paths;
+  bool operator==(const SSHAgentConfig&) const = default;
+};
+std::vector<SSHAgentConfig> ParseSSH(const std::vector<std::string>& values);
+
 // --allow: network.host, security.insecure, device[=name[,alias=x]].
 Status ValidateAllow(const std::vector<std::string>& values);
 

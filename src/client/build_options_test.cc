@@ -135,5 +135,34 @@ TEST(ValidateAllowTest, KnownEntitlementsOnly) {
   EXPECT_FALSE(ValidateAllow({"device=nv,bogus=1"}).ok());
 }
 
+TEST(ParseSecretTest, FieldsAsBuildctl) {
+  EXPECT_EQ(*ParseSecret("id=mysecret,src=/local/secret"),
+            (SecretSource{"mysecret", "/local/secret", ""}));
+  EXPECT_EQ(*ParseSecret("ID=a,Source=f"), (SecretSource{"a", "f", ""}));
+  EXPECT_EQ(*ParseSecret("id=a,env=FOO"), (SecretSource{"a", "", "FOO"}));
+  // type=env takes the variable's name from src when env= is not given.
+  EXPECT_EQ(*ParseSecret("type=env,id=a,src=BAR"), (SecretSource{"a", "", "BAR"}));
+  EXPECT_EQ(*ParseSecret("type=file,id=a"), (SecretSource{"a", "", ""}));
+  // No default id: the store refuses it ("secret missing ID").
+  EXPECT_EQ(*ParseSecret("src=/x/y"), (SecretSource{"", "/x/y", ""}));
+}
+
+TEST(ParseSecretTest, ErrorsAsBuildctl) {
+  EXPECT_EQ(ParseSecret("id").status().message(), "invalid field 'id' must be a key=value pair");
+  EXPECT_EQ(ParseSecret("type=ssh,id=a").status().message(), "unsupported secret type \"ssh\"");
+  EXPECT_EQ(ParseSecret("id=a,foo=b").status().message(), "unexpected key 'foo' in 'foo=b'");
+  EXPECT_THAT(ParseSecret("id=\"a").status().message(), HasSubstr("failed to parse csv secret"));
+  EXPECT_FALSE(ParseSecrets({"id=a", "bad"}).ok());
+}
+
+TEST(ParseSSHTest, IdAndPathsAsBuildctl) {
+  auto c = ParseSSH({"default", "gh=/run/a.sock", "k=/k1,/k2", "e="});
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c[0], (SSHAgentConfig{"default", {}}));
+  EXPECT_EQ(c[1], (SSHAgentConfig{"gh", {"/run/a.sock"}}));
+  EXPECT_EQ(c[2], (SSHAgentConfig{"k", {"/k1", "/k2"}}));
+  EXPECT_EQ(c[3], (SSHAgentConfig{"e", {""}}));
+}
+
 }  // namespace
 }  // namespace kiln::client

@@ -18,6 +18,7 @@
 #include "client/grpc_status.h"
 #include "client/health_service.h"
 #include "client/id.h"
+#include "client/ssh_service.h"
 #include "util/log.h"
 
 namespace kiln::client {
@@ -94,6 +95,15 @@ Status Session::Init(moby::buildkit::v1::Control::StubInterface* control, Sessio
     services_.push_back(
         std::make_unique<AuthService>(std::make_unique<DockerAuthProvider>(path), ctx_));
     methods_.push_back(kAuthCredentials);
+  }
+  if (config.secrets) {
+    services_.push_back(std::make_unique<SecretsService>(std::move(*config.secrets)));
+    methods_.push_back(kSecretsGetSecret);
+  }
+  if (!config.ssh_agents.empty()) {
+    services_.push_back(std::make_unique<SSHService>(std::move(config.ssh_agents)));
+    methods_.push_back(kSSHCheckAgent);
+    methods_.push_back(kSSHForwardAgent);
   }
   for (auto& svc : services_) builder.RegisterService(svc.get());
   server_ = builder.BuildAndStart();

@@ -6,9 +6,10 @@
 // one end of a socketpair; a grpc::Server without listening ports serves the other end
 // (AddInsecureChannelFromFd, after making it non-blocking), so the daemon is the HTTP/2 client
 // of kilnctl inside the tunnel. Served: grpc.health.v1.Health, FileSync.DiffCopy when there are
-// --local dirs, FileSend.DiffCopy when an --output is written by the client, and
+// --local dirs, FileSend.DiffCopy when an --output is written by the client,
 // Auth.Credentials (registry credentials from docker's config, auth_service.h) always, as
-// buildctl does.
+// buildctl does, Secrets.GetSecret with --secret (secrets_service.h) and SSH.CheckAgent and
+// ForwardAgent with --ssh (ssh_service.h).
 //
 // Close ends the session the way buildctl does when the build is over: it half-closes the
 // stream (WritesDone), waits a bounded time for the daemon to end it, then stops the server.
@@ -21,11 +22,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "client/filesend_service.h"
+#include "client/secrets_service.h"
 #include "control/control.grpc.pb.h"
 #include "util/context.h"
 #include "util/status.h"
@@ -43,6 +46,10 @@ struct SessionConfig {
   // The docker config.json Auth reads; "" is $DOCKER_CONFIG/config.json or
   // ~/.docker/config.json, as found when the session starts.
   std::string docker_config;
+  // --secret: Secrets.GetSecret is served when set; --ssh: SSH (id -> agent socket) when not
+  // empty (buildctl attaches each only when its flag is given).
+  std::optional<SecretStore> secrets;
+  std::map<std::string, std::string> ssh_agents;
 };
 
 inline constexpr char kFileSyncDiffCopy[] = "/moby.filesync.v1.FileSync/DiffCopy";

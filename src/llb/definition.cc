@@ -232,8 +232,9 @@ const std::vector<std::string>& SupportedCaps() {
       "exec.meta.base", "exec.meta.proxyenv", "exec.meta.network", "exec.meta.security",
       "exec.meta.setsdefaultpath", "exec.meta.ulimit", "exec.meta.cgroup.parent",
       "exec.meta.removemountstubs.recursive", "exec.mount.bind", "exec.mount.bind.readwrite-nooutput",
-      "exec.mount.cache", "exec.mount.cache.sharing", "exec.mount.selector", "exec.mount.tmpfs",
-      "exec.mount.tmpfs.size", "exec.validexitcode",
+      "exec.mount.cache", "exec.mount.cache.sharing", "exec.mount.secret", "exec.mount.selector",
+      "exec.mount.ssh", "exec.mount.tmpfs", "exec.mount.tmpfs.size", "exec.secretenv",
+      "exec.validexitcode",
   };
   return kCaps;
 }

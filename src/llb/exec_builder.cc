@@ -83,6 +83,49 @@ ExecBuilder& ExecBuilder::Cache(const std::string& dest, const std::string& id,
   return *this;
 }
 
+ExecBuilder& ExecBuilder::Secret(const std::string& dest, const std::string& id, uint32_t uid,
+                                 uint32_t gid, uint32_t mode, bool optional) {
+  Extra e;
+  e.mount.set_dest(dest);
+  e.mount.set_mounttype(pb::SECRET);
+  e.mount.set_output(-1);
+  pb::SecretOpt* o = e.mount.mutable_secretopt();
+  o->set_id(id);
+  o->set_uid(uid);
+  o->set_gid(gid);
+  o->set_mode(mode);
+  o->set_optional(optional);
+  mounts_.push_back(std::move(e));
+  return *this;
+}
+
+ExecBuilder& ExecBuilder::SSH(const std::string& dest, const std::string& id, uint32_t uid,
+                              uint32_t gid, uint32_t mode, bool optional) {
+  Extra e;
+  e.mount.set_dest(dest.empty() ? "/run/buildkit/ssh_agent." + std::to_string(ssh_mounts_)
+                                : dest);
+  ssh_mounts_++;
+  e.mount.set_mounttype(pb::SSH);
+  e.mount.set_output(-1);
+  pb::SSHOpt* o = e.mount.mutable_sshopt();
+  o->set_id(id);
+  o->set_uid(uid);
+  o->set_gid(gid);
+  o->set_mode(mode);
+  o->set_optional(optional);
+  mounts_.push_back(std::move(e));
+  return *this;
+}
+
+ExecBuilder& ExecBuilder::SecretEnv(const std::string& name, const std::string& id,
+                                    bool optional) {
+  pb::SecretEnv* s = exec_.add_secretenv();
+  s->set_id(id);
+  s->set_name(name);
+  s->set_optional(optional);
+  return *this;
+}
+
 State ExecBuilder::Output(const std::string& dest) const {
   if (node_) return State(node_, OutputIndex(dest));
   auto n = std::make_shared<Node>();

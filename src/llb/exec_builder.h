@@ -41,6 +41,17 @@ class ExecBuilder {
   // A cache mount kept across builds by `id` (BuildKit's --mount=type=cache).
   ExecBuilder& Cache(const std::string& dest, const std::string& id,
                      pb::CacheSharingOpt sharing = pb::SHARED, std::optional<State> from = std::nullopt);
+  // A secret from the client's session (--secret id=...), a readonly file at `dest` (relative:
+  // against the cwd) owned uid:gid with `mode` (BuildKit's llb.AddSecret defaults).
+  ExecBuilder& Secret(const std::string& dest, const std::string& id, uint32_t uid = 0,
+                      uint32_t gid = 0, uint32_t mode = 0400, bool optional = false);
+  // The client's ssh agent `id` (--ssh) as a socket at `dest` ("" is
+  // /run/buildkit/ssh_agent.<n>, n counting this op's ssh mounts, as llb.AddSSHSocket does).
+  ExecBuilder& SSH(const std::string& dest = "", const std::string& id = "default",
+                   uint32_t uid = 0, uint32_t gid = 0, uint32_t mode = 0600,
+                   bool optional = false);
+  // The secret `id` as the environment variable `name`.
+  ExecBuilder& SecretEnv(const std::string& name, const std::string& id, bool optional = false);
   // Raw access for tests of unusual shapes.
   pb::ExecOp& op() { return exec_; }
 
@@ -55,6 +66,7 @@ class ExecBuilder {
   State root_;
   pb::ExecOp exec_;
   bool readonly_root_ = false;
+  int ssh_mounts_ = 0;
   struct Extra {
     pb::Mount mount;  // input/output filled at marshal time
     std::optional<State> input;

@@ -65,9 +65,6 @@ Result<executor::ProcessSpec> ProcessFromMeta(const pb::Op& op) {
     case pb::INSECURE: p.security = executor::SecurityMode::kInsecure; break;
     default: return InvalidArgument(fmt::format("unknown security mode {}", static_cast<int>(e.security())));
   }
-  if (e.secretenv_size() > 0) {
-    return Unimplemented("secrets as environment variables are not implemented yet in kiln");
-  }
   return p;
 }
 

@@ -12,7 +12,8 @@ namespace kiln::llbsolver {
 
 // The process of an exec op: its Meta, with the proxy settings as environment variables (both
 // cases), PATH defaulted when missing, cwd "/" when empty, extra hosts checked, network and
-// security modes mapped. Errors name the bad field.
+// security modes mapped. Errors name the bad field. The secretenv entries are not here: their
+// values come from the session (exec_session_mounts.h, LoadSecretEnv).
 Result<executor::ProcessSpec> ProcessFromMeta(const pb::Op& op);
 
 // InvalidArgument("network.host is not allowed") / ("security.insecure is not allowed") for an

@@ -15,6 +15,7 @@
 #include "executor/executor.h"
 #include "executor/mount_stubs.h"
 #include "llbsolver/exec_meta.h"
+#include "llbsolver/exec_session_mounts.h"
 #include "llbsolver/ops.h"
 #include "util/log.h"
 #include "util/path.h"
@@ -120,6 +121,9 @@ class ExecOp : public solver::Op {
     }
     executor::RunRequest req;
     KILN_ASSIGN_OR_RETURN(req.process, ProcessFromMeta(op_));
+    KILN_ASSIGN_OR_RETURN(std::vector<std::string> secret_env,
+                          LoadSecretEnv(ctx, deps_.sessions, oc.session_ids, e));
+    req.process.env.insert(req.process.env.end(), secret_env.begin(), secret_env.end());
 
     // Everything the run holds; released (mounts first) on every path out.
     struct Output {
@@ -131,6 +135,9 @@ class ExecOp : public solver::Op {
     std::vector<cache::MutableRef> mutables;
     std::vector<std::unique_ptr<snapshot::Mount>> mounts;
     std::vector<std::unique_ptr<cache::CacheMount>> cache_holds;  // released last
+    // Secret files on a private tmpfs and forwarded ssh agents, released after the run.
+    std::optional<SessionMounts> session_mounts;
+    session_mounts.emplace(deps_.sessions, oc.session_ids, deps_.worker->root() + "/secrets");
     bool have_root = false;
     bool root_writable = false;
     std::vector<std::string> dests;
@@ -230,6 +237,20 @@ class ExecOp : public solver::Op {
           dests.push_back(dest);
           break;
         }
+        case pb::SECRET:
+        case pb::SSH: {
+          if (m.output() >= 0) {
+            return InvalidArgument(fmt::format("{} mount {} cannot be an output",
+                                               MountTypeName(m.mounttype()), m.dest()));
+          }
+          KILN_ASSIGN_OR_RETURN(std::optional<executor::MountSpec> ms,
+                                m.mounttype() == pb::SECRET ? session_mounts->Secret(ctx, m, dest)
+                                                            : session_mounts->SSH(ctx, m, dest));
+          if (!ms) break;  // optional and not given by the client
+          req.mounts.push_back(std::move(*ms));
+          dests.push_back(dest);
+          break;
+        }
         default:
           return Unimplemented(fmt::format("{} mounts ({}) are not implemented yet in kiln",
                                            MountTypeName(m.mounttype()), m.dest()));
@@ -255,6 +276,7 @@ class ExecOp : public solver::Op {
     run = CheckExit(std::move(run));
     mounts.clear();  // unmount before committing or discarding
     cache_holds.clear();  // let waiting builds have the cache mounts
+    session_mounts.reset();  // the secrets leave memory, the agent sockets close
     KILN_RETURN_IF_ERROR(run);
 
     std::vector<solver::OpResultPtr> out(static_cast<size_t>(llb::NumOutputs(op_)));

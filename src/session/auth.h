@@ -28,13 +28,9 @@ struct Credentials {
   bool operator==(const Credentials&) const = default;
 };
 
-struct CredentialsOptions {
-  // How long to wait for each session of the job to attach (BuildKit's session.Any: 5 s).
-  std::chrono::milliseconds attach_wait{std::chrono::seconds(5)};
-  // Deadline of each Credentials call: a client whose credential helper hangs must not hold
-  // the pull for ever.
-  std::chrono::milliseconds call_timeout{std::chrono::seconds(10)};
-};
+// How long to wait for each session to attach (BuildKit's session.Any: 5 s) and the deadline
+// of each Credentials call (a client whose credential helper hangs must not hold the pull).
+using CredentialsOptions = CallOptions;
 
 // Asks one session. nullopt: it answered with no credentials, or it does not serve Auth
 // (not advertised, or Unimplemented). Errors keep the client's code, with its message after

@@ -5,6 +5,7 @@
 // sources look them up with a wait because the Session stream may arrive after Solve.
 // Thread-safe.
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -21,6 +22,14 @@ class Channel;
 }
 
 namespace kiln::session {
+
+// How the daemon asks a job's sessions for something (credentials, secrets, an ssh agent).
+struct CallOptions {
+  // How long to wait for each session of the job to attach (BuildKit's session.Any: 5 s).
+  std::chrono::milliseconds attach_wait{std::chrono::seconds(5)};
+  // Deadline of each call, so a client that never answers cannot hold the build.
+  std::chrono::milliseconds call_timeout{std::chrono::seconds(10)};
+};
 
 // The Control/Session stream as a plain byte pipe; implemented by the daemon's gRPC handler.
 class ByteTunnel {

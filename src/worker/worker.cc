@@ -1,5 +1,6 @@
 #include "worker/worker.h"
 
+#include <sys/mount.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -78,6 +79,12 @@ Result<std::unique_ptr<Worker>> Worker::New(const WorkerOptions& opts) {
   KILN_ASSIGN_OR_RETURN(w->content_, content::Store::Open(opts.root + "/content"));
   KILN_ASSIGN_OR_RETURN(w->cache_, cache::Manager::Open(opts.root, w->snapshotter_.get()));
   w->cache_mounts_ = std::make_unique<cache::CacheMounts>(w->cache_.get());
+  // Secrets tmpfs mounts of runs a crashed daemon left (exec ops mount them under secrets/).
+  std::error_code sec_ec;
+  for (const auto& d : std::filesystem::directory_iterator(opts.root + "/secrets", sec_ec)) {
+    umount2(d.path().c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    std::filesystem::remove_all(d.path(), sec_ec);
+  }
   executor::RuntimeOptions ro;
   ro.binary = opts.runtime.empty() ? "runc" : opts.runtime;
   ro.state_dir = opts.root + "/executor";

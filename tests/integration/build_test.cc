@@ -176,13 +176,7 @@ TEST_F(BuildTest, CancelledBuildLeavesNothingBehind) {
   }
   if (!exited) std::cerr << "warning: kilnctl ignored the first Ctrl-C (known bug, issue 2)\n";
   // kilnd keeps serving, and returns to its baseline.
-  int threads = 0, fds = 0;
-  for (int i = 0; i < 100; i++) {
-    threads = daemon_.Threads();
-    fds = daemon_.Fds();
-    if (threads <= threads0 && fds <= fds0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  auto [threads, fds] = daemon_.WaitForThreadsAndFds(threads0, fds0);
   EXPECT_LE(threads, threads0);
   EXPECT_LE(fds, fds0);
   auto r = daemon_.Kilnctl({"debug", "workers"});

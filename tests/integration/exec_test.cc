@@ -32,7 +32,7 @@ void MakeBusyboxRootfs(const std::string& dir) {
   std::filesystem::create_directories(dir + "/bin");
   std::filesystem::copy_file("/bin/busybox", dir + "/bin/busybox");
   for (const char* applet : {"sh", "echo", "cat", "id", "ls", "mkdir", "sleep", "touch", "pwd", "env",
-                             "hostname", "stat", "wc", "true", "false", "grep", "dd", "df", "rm"}) {
+                             "hostname", "stat", "wc", "true", "false", "grep", "dd", "df", "rm", "md5sum", "test", "["}) {
     std::filesystem::create_symlink("busybox", dir + "/bin/" + applet);
   }
   WriteFile(dir + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n");
@@ -349,6 +349,17 @@ int SleepersLeft() {
   return n;
 }
 
+// The names of a process's threads, for a failure message.
+std::string ThreadNames(pid_t pid) {
+  std::string out;
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::string comm = ReadFile(t.path().string() + "/comm");
+    out += t.path().filename().string() + ":" + comm.substr(0, comm.find('\n')) + " ";
+  }
+  return out;
+}
+
 TEST_P(ExecTest, FiftyBuildsLeaveNoMountStateFdOrThreadBehind) {
   const std::string state = daemon_.root() + "/worker/executor";
   // Warm up: lazily made threads and dirs exist before the baseline.
@@ -357,6 +368,7 @@ TEST_P(ExecTest, FiftyBuildsLeaveNoMountStateFdOrThreadBehind) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const int threads0 = daemon_.Threads(), fds0 = daemon_.Fds();
   const int mounts0 = MountsUnder(daemon_.root()), state0 = StateEntries(state);
+  const std::string names0 = ThreadNames(daemon_.pid());
   const int sleepers0 = SleepersLeft();
   int cancelled = 0;
   for (int i = 0; i < 50; i++) {
@@ -394,7 +406,7 @@ TEST_P(ExecTest, FiftyBuildsLeaveNoMountStateFdOrThreadBehind) {
   }
   EXPECT_GT(cancelled, 10);
   int threads = 0, fds = 0, mounts = 0, entries = 0, sleepers = 0;
-  for (int t = 0; t < 100; t++) {
+  for (int t = 0; t < 300; t++) {
     threads = daemon_.Threads();
     fds = daemon_.Fds();
     mounts = MountsUnder(daemon_.root());
@@ -403,7 +415,7 @@ TEST_P(ExecTest, FiftyBuildsLeaveNoMountStateFdOrThreadBehind) {
     if (threads <= threads0 && fds <= fds0 && mounts <= mounts0 && entries <= state0 && sleepers <= sleepers0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_LE(threads, threads0);
+  EXPECT_LE(threads, threads0) << "before: " << names0 << "\nafter: " << ThreadNames(daemon_.pid());
   EXPECT_LE(fds, fds0);
   EXPECT_LE(mounts, mounts0);
   EXPECT_LE(entries, state0);
@@ -411,6 +423,168 @@ TEST_P(ExecTest, FiftyBuildsLeaveNoMountStateFdOrThreadBehind) {
   // kilnd keeps serving.
   EXPECT_EQ(Build(ExecBuilder(Root(), Sh("true")).Env("AFTER", "1").Root()).exit_code, 0);
 }
+
+// --- secrets and ssh (docs/dev/secrets.md) ---
+
+std::string Md5(const std::string& data) {
+  RunResult r = itest::Run({"md5sum"}, data);
+  return r.out.substr(0, r.out.find(' '));
+}
+
+// Every regular file under `dir` whose bytes contain `needle`.
+std::vector<std::string> FilesContaining(const std::string& dir, const std::string& needle) {
+  std::vector<std::string> hits;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           dir, std::filesystem::directory_options::skip_permission_denied, ec);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    if (ReadFile(it->path().string()).find(needle) != std::string::npos) {
+      hits.push_back(it->path().string());
+    }
+  }
+  return hits;
+}
+
+class SecretsExecTest : public ExecTest {
+ protected:
+  // kilnctl build with `env` added to its environment.
+  RunResult BuildWith(const State& s, std::vector<std::string> extra,
+                      const std::map<std::string, std::string>& env) {
+    std::vector<std::string> argv = {BinDir() + "/kilnctl", "--addr", daemon_.addr(),
+                                     "build", "--progress=plain", "--local", "rootfs=" + rootfs_,
+                                     "--output", "type=local,dest=" + out_};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return itest::Run(argv, Def(s), env);
+  }
+};
+
+constexpr char kFileSecret[] = "file-secret-7c1e9a0b";
+constexpr char kEnvSecret[] = "env-secret-52d4f6e3";
+
+TEST_P(SecretsExecTest, SecretsAreReadableAtTheirDestAndLeaveNoTrace) {
+  WriteFile(data_ + "/secret.txt", kFileSecret, 0600);
+  ExecBuilder e(Root(), Sh("mkdir /res; "
+                           "stat -c '%u:%g %a' /run/secrets/fsec > /res/fstat; "
+                           "md5sum < /run/secrets/fsec > /res/fsum; "
+                           "stat -c '%u:%g %a' /etc/esec > /res/estat; md5sum < /etc/esec > /res/esum; "
+                           "md5sum < /tmp/relsec > /res/relsum; "
+                           "echo -n \"$SENV\" | md5sum > /res/envsum; "
+                           "if echo x > /run/secrets/fsec; then echo writable; else echo readonly; fi "
+                           "> /res/ro 2>/dev/null"));
+  e.Cwd("/tmp")
+      .Secret("/run/secrets/fsec", "fsec", 1000, 50, 0440)
+      .Secret("/etc/esec", "esec")
+      .Secret("relsec", "esec")
+      .SecretEnv("SENV", "fsec");
+  e.op().mutable_meta()->set_removemountstubsrecursive(true);
+  auto r = BuildWith(e.Root(),
+                     {"--secret", "id=fsec,src=" + data_ + "/secret.txt", "--secret",
+                      "id=esec,env=KILN_TEST_SECRET"},
+                     {{"KILN_TEST_SECRET", kEnvSecret}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Out("/res/fstat"), "1000:50 440\n");
+  EXPECT_EQ(Out("/res/estat"), "0:0 400\n");
+  EXPECT_EQ(Out("/res/fsum").substr(0, 32), Md5(kFileSecret));
+  EXPECT_EQ(Out("/res/esum").substr(0, 32), Md5(kEnvSecret));
+  EXPECT_EQ(Out("/res/relsum").substr(0, 32), Md5(kEnvSecret));
+  EXPECT_EQ(Out("/res/envsum").substr(0, 32), Md5(kFileSecret));
+  EXPECT_EQ(Out("/res/ro"), "readonly\n");
+  // Not in the result: no mount points left, no file with the values.
+  EXPECT_FALSE(std::filesystem::exists(out_ + "/run"));
+  EXPECT_FALSE(std::filesystem::exists(out_ + "/etc/esec"));
+  EXPECT_FALSE(std::filesystem::exists(out_ + "/tmp/relsec"));
+  for (const char* v : {kFileSecret, kEnvSecret}) {
+    EXPECT_TRUE(FilesContaining(out_, v).empty()) << v;
+    EXPECT_EQ(r.err.find(v), std::string::npos) << r.err;  // nor in the progress output
+    EXPECT_EQ(daemon_.Log().find(v), std::string::npos) << "in the daemon log: " << v;
+    // Nor in the daemon's root (cache keys, ref metadata, snapshots, executor bundles).
+    auto in_root = FilesContaining(daemon_.root(), v);
+    EXPECT_TRUE(in_root.empty()) << v << " in " << in_root.front();
+  }
+  // The secrets' tmpfs is gone.
+  EXPECT_EQ(MountsUnder(daemon_.root() + "/worker/secrets"), 0);
+}
+
+TEST_P(SecretsExecTest, MissingSecretsFailByIdUnlessOptional) {
+  auto required = BuildWith(ExecBuilder(Root(), Sh("true")).Secret("/s", "nope").Root(), {}, {});
+  EXPECT_NE(required.exit_code, 0);
+  EXPECT_NE(required.err.find("secret nope: not found"), std::string::npos) << required.err;
+
+  auto env = BuildWith(ExecBuilder(Root(), Sh("true")).SecretEnv("X", "nope-env").Root(), {}, {});
+  EXPECT_NE(env.exit_code, 0);
+  EXPECT_NE(env.err.find("secret nope-env: not found"), std::string::npos) << env.err;
+
+  WriteFile(data_ + "/other.txt", "other");
+  auto optional = BuildWith(ExecBuilder(Root(), Sh("test ! -e /s && test -z \"$X\" && touch /ok"))
+                                .Secret("/s", "nope", 0, 0, 0400, /*optional=*/true)
+                                .SecretEnv("X", "nope", /*optional=*/true)
+                                .Root(),
+                            {"--secret", "id=other,src=" + data_ + "/other.txt"}, {});
+  ASSERT_EQ(optional.exit_code, 0) << optional.err;
+  EXPECT_TRUE(std::filesystem::exists(out_ + "/ok"));
+}
+
+TEST_P(SecretsExecTest, SSHAgentSocketIsForwardedAndReleased) {
+  if (itest::Run({"sh", "-c", "command -v ssh-agent && command -v ssh-keygen && command -v ssh-add"})
+          .exit_code != 0) {
+    GTEST_SKIP() << "ssh-agent, ssh-keygen or ssh-add missing (openssh-client)";
+  }
+  const std::string dir = MakeTempDir("kiln-ssh-agent");
+  const std::string sock = dir + "/agent.sock";
+  RunResult agent = itest::Run({"ssh-agent", "-a", sock, "-s"});
+  ASSERT_EQ(agent.exit_code, 0) << agent.err;
+  size_t p = agent.out.find("SSH_AGENT_PID=");
+  ASSERT_NE(p, std::string::npos) << agent.out;
+  const pid_t agent_pid = std::atoi(agent.out.c_str() + p + 14);
+  ASSERT_EQ(itest::Run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir + "/k"}).exit_code, 0);
+  ASSERT_EQ(itest::Run({"ssh-add", "-q", dir + "/k"}, "", {{"SSH_AUTH_SOCK", sock}}).exit_code, 0);
+
+  auto step = [&](const std::string& tag) {
+    return ExecBuilder(Root(), Sh("mkdir /res; test -S /run/buildkit/ssh_agent.0 && "
+                                  "stat -c '%u:%g %a' /run/buildkit/ssh_agent.0 > /res/ssh; "
+                                  "stat -c '%a' /agent2 > /res/ssh2"))
+        .SSH()
+        .SSH("/agent2", "default", 1000, 1000, 0666)
+        .Env("I", tag)
+        .Root();
+  };
+  auto r = BuildWith(step("0"), {"--ssh", "default"}, {{"SSH_AUTH_SOCK", sock}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Out("/res/ssh"), "0:0 600\n");
+  EXPECT_EQ(Out("/res/ssh2"), "666\n");
+  EXPECT_FALSE(std::filesystem::exists(out_ + "/run/buildkit/ssh_agent.0"));
+
+  // Without --ssh the step fails and says why; optional is skipped.
+  auto none = BuildWith(step("1"), {}, {});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.err.find("no SSH key \"default\" forwarded from the client"), std::string::npos)
+      << none.err;
+  auto opt = BuildWith(ExecBuilder(Root(), Sh("test ! -e /a"))
+                           .SSH("/a", "default", 0, 0, 0600, /*optional=*/true)
+                           .Root(),
+                       {}, {});
+  EXPECT_EQ(opt.exit_code, 0) << opt.err;
+
+  // No thread, fd or mount left by the forwarders.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const int threads0 = daemon_.Threads(), fds0 = daemon_.Fds();
+  for (int i = 0; i < 10; i++) {
+    auto b = BuildWith(step("loop" + std::to_string(i)), {"--ssh", "default"},
+                       {{"SSH_AUTH_SOCK", sock}});
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+  }
+  auto [threads, fds] = daemon_.WaitForThreadsAndFds(threads0, fds0);
+  EXPECT_LE(threads, threads0);
+  EXPECT_LE(fds, fds0);
+  kill(agent_pid, SIGTERM);
+  std::error_code ec;  // the agent removes its socket as it exits
+  std::filesystem::remove_all(dir, ec);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, SecretsExecTest, ::testing::Values("runc", "crun"),
+                         [](const auto& info) { return info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ExecTest, ::testing::Values("runc", "crun"),
                          [](const auto& info) { return info.param; });

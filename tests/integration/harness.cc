@@ -183,6 +183,17 @@ pid_t Daemon::StartKilnctl(const std::vector<std::string>& args, const std::stri
   return pid;
 }
 
+std::pair<int, int> Daemon::WaitForThreadsAndFds(int threads0, int fds0) const {
+  int threads = 0, fds = 0;
+  for (int i = 0; i < 300; i++) {
+    threads = Threads();
+    fds = Fds();
+    if (threads <= threads0 && fds <= fds0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return {threads, fds};
+}
+
 RunResult Daemon::Kilnctl(std::vector<std::string> args, const std::string& input) const {
   std::vector<std::string> argv = {BinDir() + "/kilnctl", "--addr", addr_};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ class Daemon {
   RunResult Kilnctl(std::vector<std::string> args, const std::string& input = "") const;
   // kilnctl with --addr set, in the background (output discarded), for tests that interrupt it.
   pid_t StartKilnctl(const std::vector<std::string>& args, const std::string& input) const;
+  // Polls (up to 30 s) until the daemon's threads and fds are back to at most the given counts;
+  // returns the last counts seen, for the test to compare.
+  std::pair<int, int> WaitForThreadsAndFds(int threads0, int fds0) const;
   // Number of threads and open fds of the daemon process.
   int Threads() const;
   int Fds() const;

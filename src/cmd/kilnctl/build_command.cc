@@ -15,6 +15,7 @@
 #include "client/id.h"
 #include "client/metadata_file.h"
 #include "client/progress_display.h"
+#include "client/ssh_service.h"
 #include "cmd/kilnctl/commands.h"
 
 namespace kiln::kilnctl {
@@ -32,6 +33,8 @@ struct BuildFlags {
   std::string metadata_file;
   std::string ref_file;
   bool frontend_in_solve = false;
+  std::vector<std::string> secrets;
+  std::vector<std::string> ssh;
 };
 
 Result<std::string> ReadAll(int fd) {
@@ -56,6 +59,15 @@ Result<client::BuildRequest> MakeRequest(const BuildFlags& f) {
   KILN_ASSIGN_OR_RETURN(req.frontend_attrs,
                         client::ParseOpts(f.opts, [](const char* k) { return getenv(k); }));
   KILN_ASSIGN_OR_RETURN(req.local_dirs, client::ParseLocals(f.locals));
+  const client::GetEnvFn env = [](const char* k) { return getenv(k); };
+  if (!f.ssh.empty()) {
+    KILN_ASSIGN_OR_RETURN(req.ssh_agents, client::ResolveSSHAgents(client::ParseSSH(f.ssh), env));
+  }
+  if (!f.secrets.empty()) {
+    KILN_ASSIGN_OR_RETURN(std::vector<client::SecretSource> sources,
+                          client::ParseSecrets(f.secrets));
+    KILN_ASSIGN_OR_RETURN(req.secrets, client::SecretStore::New(sources, env));
+  }
   req.frontend = f.frontend;
   req.frontend_in_solve = f.frontend_in_solve;
   if (f.frontend.empty()) {
@@ -148,6 +160,12 @@ Command AddBuildCommand(CLI::App& app, const GlobalOptions& g) {
   cmd->add_flag("--no-cache", flags->no_cache, "Disable cache for all the vertices");
   cmd->add_option("--allow", flags->allow,
                   "Allow extra privileged entitlement, e.g. network.host, security.insecure")
+      ->allow_extra_args(false);
+  cmd->add_option("--secret", flags->secrets,
+                  "Secret value exposed to the build. Format id=secretname,src=filepath")
+      ->allow_extra_args(false);
+  cmd->add_option("--ssh", flags->ssh,
+                  "Allow forwarding SSH agent to the builder. Format default|<id>[=<socket>]")
       ->allow_extra_args(false);
   cmd->add_option("--metadata-file", flags->metadata_file,
                   "Output build metadata (e.g., image digest) to a file as JSON");
