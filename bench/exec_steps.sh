@@ -69,12 +69,13 @@ PY
   rm -rf "$work/kbundle"
   "$bin/hello_llb" --run-chain 1 "cap$RANDOM" sleep 1 > "$work/sleep.pb"
   kctl build --progress=quiet --local context="$work/rootfs" < "$work/sleep.pb" &
+  capture_pid=$!
   for _ in $(seq 400); do
     b=$(ls -d "$work"/root/worker/executor/bundles/*/ 2>/dev/null | head -n 1 || true)
     if [[ -n $b && -f $b/config.json ]]; then cp -r "$b" "$work/kbundle"; break; fi
     sleep 0.005
   done
-  wait
+  wait "$capture_pid"
   $py - "$work/kbundle/config.json" "$work/rootfs" "$work/kbundle" <<'PY'
 import json, sys
 p, root, bundle = sys.argv[1], sys.argv[2], sys.argv[3]
