@@ -13,6 +13,8 @@ build_pkgs=(
 )
 runtime_pkgs=(
   runc crun busybox-static attr acl openssh-client
+  # CNI networking of steps (--oci-worker-net=cni): plugins in /usr/lib/cni, `ip` for the tests
+  containernetworking-plugins iproute2
   # registry fixtures (tests/fixtures): registries, pushes, certificates, token signing
   docker-registry skopeo umoci python3 python3-cryptography openssl apache2-utils zstd pigz
 )

@@ -87,6 +87,9 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name,
     KILN_RETURN_IF_ERROR(Read(*w, "gc", name, &c.gc));
     KILN_RETURN_IF_ERROR(Read(*w, "gckeepstorage", name, &c.gc_keep_storage));
     KILN_RETURN_IF_ERROR(Read(*w, "binary", name, &c.runtime));
+    KILN_RETURN_IF_ERROR(Read(*w, "networkMode", name, &c.network_mode));
+    KILN_RETURN_IF_ERROR(Read(*w, "cniConfigPath", name, &c.cni_config_path));
+    KILN_RETURN_IF_ERROR(Read(*w, "cniBinaryPath", name, &c.cni_binary_path));
     if (const toml::array* pols = (*w)["gcpolicy"].as_array()) {
       for (const auto& p : *pols) {
         const toml::table* pt = p.as_table();
@@ -102,6 +105,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& name,
     }
     Unknown(*w, {"enabled", "snapshotter", "max-parallelism", "gc", "gckeepstorage", "gcpolicy",
                  "binary", "platforms", "rootless", "noProcessSandbox", "labels", "cniPoolSize",
+                 "networkMode", "cniConfigPath", "cniBinaryPath",
                  "apparmor-profile", "selinux", "hostname", "reservedSpace", "maxUsedSpace",
                  "minFreeSpace"},
             "worker.oci.", name, warnings);

@@ -41,6 +41,10 @@ struct Config {
   int64_t gc_keep_storage = 0;  // bytes; 0: 10% of the disk, as BuildKit
   std::vector<GCPolicy> gc_policies;
   std::string runtime = "runc";
+  // networkMode, cniConfigPath, cniBinaryPath (worker::WorkerOptions has the defaults)
+  std::string network_mode = "auto";
+  std::string cni_config_path = "/etc/buildkit/cni.json";
+  std::string cni_binary_path = "/opt/cni/bin:/usr/lib/cni";
   std::map<std::string, RegistryConfig> registries;
   std::vector<std::string> entitlements;  // insecure-entitlements
 };

@@ -14,6 +14,9 @@ debug = true
   address = ["unix:///tmp/k.sock"]
 [worker.oci]
   snapshotter = "native"
+  networkMode = "cni"
+  cniConfigPath = "/etc/kiln/net.conflist"
+  cniBinaryPath = "/usr/lib/cni"
   max-parallelism = 3
   gckeepstorage = 1000
   [[worker.oci.gcpolicy]]
@@ -32,6 +35,9 @@ debug = true
   EXPECT_EQ(c->addresses, std::vector<std::string>{"unix:///tmp/k.sock"});
   EXPECT_EQ(c->snapshotter, "native");
   EXPECT_EQ(c->max_parallelism, 3);
+  EXPECT_EQ(c->network_mode, "cni");
+  EXPECT_EQ(c->cni_config_path, "/etc/kiln/net.conflist");
+  EXPECT_EQ(c->cni_binary_path, "/usr/lib/cni");
   ASSERT_EQ(c->gc_policies.size(), 1u);
   EXPECT_EQ(c->gc_policies[0].keep_bytes, 512);
   EXPECT_TRUE(c->registries.at("127.0.0.1:5000").http);

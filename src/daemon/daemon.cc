@@ -79,6 +79,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
   wo.root = cfg.root + "/worker";
   wo.snapshotter = cfg.snapshotter;
   wo.runtime = cfg.runtime;
+  wo.network_mode = cfg.network_mode;
+  wo.cni_config_path = cfg.cni_config_path;
+  wo.cni_binary_path = cfg.cni_binary_path;
   KILN_ASSIGN_OR_RETURN(c.worker, worker::Worker::New(wo));
   KILN_ASSIGN_OR_RETURN(c.keys, solver::OpenSqliteKeyStore(cfg.root + "/cachekeys.db"));
   // Records pointing at refs that no longer exist (a crash between prune steps) are dropped.

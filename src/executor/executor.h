@@ -101,6 +101,10 @@ struct RuntimeOptions {
   // Which network namespace kDefault means; empty = the host's (no CNI configured).
   std::string default_netns;
   bool no_pivot = false;  // `run --no-pivot` (rootfs on a ramdisk), as buildkitd's --no-pivot
+  // CNI for kDefault (BuildKit's --oci-worker-net=cni): with a config file, every run gets a
+  // network namespace of its own set up by these plugins (cni.h); default_netns is then unused.
+  std::string cni_config_path;
+  std::vector<std::string> cni_binary_dirs;  // searched in order for the plugins
 };
 
 // An executor over an OCI runtime CLI (runc, crun). Checks at creation that the runtime can

@@ -41,26 +41,6 @@ Status MakePipe(Fd& r, Fd& w) {
   return Status::Ok();
 }
 
-// write() that reports EPIPE instead of raising SIGPIPE in the daemon.
-ssize_t WriteNoSigpipe(int fd, const char* data, size_t n) {
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  sigset_t pending;
-  sigpending(&pending);
-  bool was_pending = sigismember(&pending, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  ssize_t r = write(fd, data, n);
-  int err = errno;
-  if (r < 0 && err == EPIPE && !was_pending) {
-    struct timespec zero = {0, 0};
-    sigtimedwait(&pipe_set, nullptr, &zero);
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  errno = err;
-  return r;
-}
-
 int MillisUntil(Clock::time_point t) {
   auto d = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
   return d < 0 ? 0 : static_cast<int>(d) + 1;

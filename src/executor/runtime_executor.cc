@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "executor/capabilities.h"
+#include "executor/cni.h"
 #include "executor/etc_files.h"
 #include "executor/executor.h"
 #include "executor/exit_error.h"
@@ -83,13 +84,14 @@ int InsecureLoopDevices() {
 class RuntimeExecutor : public Executor {
  public:
   RuntimeExecutor(std::string bin, std::string name, RuntimeOptions opts,
-                  std::vector<std::string> caps)
+                  std::vector<std::string> caps, std::unique_ptr<CniNetwork> cni)
       : bin_(std::move(bin)),
         name_(std::move(name)),
         opts_(std::move(opts)),
         root_(opts_.state_dir + "/" + name_),
         bundles_(opts_.state_dir + "/bundles"),
-        caps_(std::move(caps)) {}
+        caps_(std::move(caps)),
+        cni_(std::move(cni)) {}
 
   std::string name() const override { return name_; }
   Status Run(const Context& ctx, const RunRequest& req) override;
@@ -103,15 +105,17 @@ class RuntimeExecutor : public Executor {
     argv.insert(argv.end(), rest.begin(), rest.end());
     return argv;
   }
-  Status Prepare(const RunRequest& req, const std::string& id, const std::string& bundle) const;
+  Status Prepare(const RunRequest& req, const std::string& id, const std::string& bundle,
+                 const std::string& default_netns) const;
   void Delete(const std::string& id) const;
 
   const std::string bin_;
   const std::string name_;
   const RuntimeOptions opts_;
-  const std::string root_;               // the runtime's --root
-  const std::string bundles_;            // <state_dir>/bundles
-  const std::vector<std::string> caps_;  // the daemon's, for insecure steps
+  const std::string root_;                 // the runtime's --root
+  const std::string bundles_;              // <state_dir>/bundles
+  const std::vector<std::string> caps_;    // the daemon's, for insecure steps
+  const std::unique_ptr<CniNetwork> cni_;  // null: kDefault is default_netns (or the host's)
 };
 
 // Runs `delete --force` and removes the bundle when a run ends, however it ends.
@@ -136,7 +140,7 @@ void RuntimeExecutor::Delete(const std::string& id) const {
 }
 
 Status RuntimeExecutor::Prepare(const RunRequest& req, const std::string& id,
-                                const std::string& bundle) const {
+                                const std::string& bundle, const std::string& default_netns) const {
   const ProcessSpec& p = req.process;
   KILN_ASSIGN_OR_RETURN(UserIds user, ResolveUserInRootfs(req.rootfs, p.user));
   std::string cwd = p.cwd.empty() ? "/" : p.cwd;
@@ -147,7 +151,7 @@ Status RuntimeExecutor::Prepare(const RunRequest& req, const std::string& id,
   so.user = user;
   so.hosts_path = bundle + "/hosts";
   so.resolv_conf_path = bundle + "/resolv.conf";
-  so.default_netns = opts_.default_netns;
+  so.default_netns = default_netns;
   if (p.security == SecurityMode::kInsecure) {
     so.insecure_caps = caps_;
     so.insecure_loop_devices = InsecureLoopDevices();
@@ -171,6 +175,8 @@ Status RuntimeExecutor::Run(const Context& ctx, const RunRequest& req) {
   std::string bundle = bundles_ + "/" + id;
   if (mkdir(bundle.c_str(), 0711) != 0) return ErrnoStatus(errno, "create bundle " + bundle);
   bool started = false;
+  // Declared before `cleanup` so that the namespace is torn down after the container is gone.
+  std::unique_ptr<CniNamespace> netns;
   RunCleanup cleanup([&] {
     // `run` removes its container when the process ends; a state dir left behind (a cancel, a
     // runtime that died) needs `delete --force`. Skipping the extra runtime call otherwise
@@ -181,7 +187,13 @@ Status RuntimeExecutor::Run(const Context& ctx, const RunRequest& req) {
     fs::remove_all(bundle, ec);
     if (ec) log::Warn("executor: remove {}: {}", bundle, ec.message());
   });
-  KILN_RETURN_IF_ERROR(Prepare(req, id, bundle));
+  std::string default_netns = opts_.default_netns;
+  if (cni_ && req.process.network == NetworkMode::kDefault) {
+    KILN_ASSIGN_OR_RETURN(netns, cni_->Setup(id));
+    default_netns = netns->path();
+    KILN_RETURN_IF_ERROR(ctx.Err());
+  }
+  KILN_RETURN_IF_ERROR(Prepare(req, id, bundle, default_netns));
   KILN_RETURN_IF_ERROR(ctx.Err());
 
   std::vector<std::string> run = {
@@ -248,7 +260,15 @@ Result<std::unique_ptr<Executor>> NewRuntimeExecutor(const RuntimeOptions& opts)
   std::vector<std::string> caps = DefaultCapabilities();
   if (auto cur = CurrentCapabilities(); cur.ok()) caps = *cur;
   std::string name = IsCrun(version.out) ? "crun" : std::string(Base(bin));
-  auto ex = std::make_unique<RuntimeExecutor>(bin, name, o, caps);
+  std::unique_ptr<CniNetwork> cni;
+  if (!o.cni_config_path.empty()) {
+    CniOptions co;
+    co.config_path = o.cni_config_path;
+    co.binary_dirs = o.cni_binary_dirs;
+    co.state_dir = state + "/netns";
+    KILN_ASSIGN_OR_RETURN(cni, CniNetwork::New(co));
+  }
+  auto ex = std::make_unique<RuntimeExecutor>(bin, name, o, caps, std::move(cni));
   KILN_RETURN_IF_ERROR(ex->CleanStale());
   return std::unique_ptr<Executor>(std::move(ex));
 }

@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include "executor/cni.h"
 #include "executor/executor.h"
 #include "executor/oci_spec.h"
 #include "executor/subprocess.h"
@@ -71,7 +73,7 @@ class RuntimeExecutorTest : public ::testing::TestWithParam<std::string> {
     std::string skip = testing::RuntimeTestSkipReason(GetParam());
     if (!skip.empty()) GTEST_SKIP() << skip;
     ASSERT_EQ(testing::MakeBusyboxRootfs(rootfs()), "");
-    auto ex = NewRuntimeExecutor({GetParam(), state(), "", false});
+    auto ex = NewRuntimeExecutor({GetParam(), state(), "", false, "", {}});
     if (!ex.ok() && ex.status().code() == Code::kFailedPrecondition) {
       GTEST_SKIP() << ex.status().message();
     }
@@ -348,17 +350,165 @@ TEST_P(RuntimeExecutorTest, StaleContainersAndBundlesAreRemovedAtStart) {
   }
   EXPECT_EQ(CountProcesses(cmdline), 1);
   ex_.reset();
-  auto ex = NewRuntimeExecutor({GetParam(), state(), "", false});
+  auto ex = NewRuntimeExecutor({GetParam(), state(), "", false, "", {}});
   ASSERT_TRUE(ex.ok()) << ex.status().ToString();
   ex_ = std::move(*ex);
   EXPECT_TRUE(StateLeft().empty());
   EXPECT_EQ(CountProcesses(cmdline), 0);
 }
 
+// CNI: a bridge + host-local network on a private subnet; each run gets its own netns.
+class CniExecutorTest : public ::testing::Test {
+ protected:
+  static constexpr char kBridge[] = "kilntest0";
+  static constexpr char kPlugins[] = "/usr/lib/cni";
+
+  void SetUp() override {
+    std::string skip = testing::RuntimeTestSkipReason("runc");
+    if (!skip.empty()) GTEST_SKIP() << skip;
+    if (access((std::string(kPlugins) + "/bridge").c_str(), X_OK) != 0) {
+      GTEST_SKIP() << kPlugins << "/bridge is missing (containernetworking-plugins)";
+    }
+    ASSERT_EQ(testing::MakeBusyboxRootfs(dir_.Sub("rootfs")), "");
+    links_before_ = Links();
+  }
+  void TearDown() override {
+    ex_.reset();
+    (void)RunCommand({"/bin/sh", "-c", std::string("ip link del ") + kBridge + " 2>/dev/null"});
+  }
+
+  std::string Ipam() const { return dir_.Sub("ipam"); }
+  std::string NetnsDir() const { return dir_.Sub("state") + "/netns"; }
+
+  // Writes the config and starts an executor over it.
+  Status Start(const std::string& subnet) {
+    std::string conf = dir_.Sub("net.conflist");
+    nlohmann::json c = {{"cniVersion", "1.0.0"},
+                        {"name", "kilntest"},
+                        {"plugins",
+                         {{{"type", "bridge"},
+                           {"bridge", kBridge},
+                           {"isGateway", true},
+                           {"ipam",
+                            {{"type", "host-local"},
+                             {"dataDir", Ipam()},
+                             {"ranges", {{{{"subnet", subnet}}}}}}}}}}};
+    std::ofstream(conf) << c.dump();
+    RuntimeOptions o{"runc", dir_.Sub("state"), "", false, "", {}};
+    o.cni_config_path = conf;
+    o.cni_binary_dirs = {"/nonexistent", kPlugins};
+    auto ex = NewRuntimeExecutor(o);
+    if (!ex.ok()) return ex.status();
+    ex_ = std::move(*ex);
+    return Status::Ok();
+  }
+  Status Sh(const std::string& script, Output& o, NetworkMode net = NetworkMode::kDefault) {
+    RunRequest r;
+    r.rootfs = dir_.Sub("rootfs");
+    r.process.args = {"/bin/sh", "-c", script};
+    r.process.env = {"PATH=/bin"};
+    r.process.network = net;
+    r.stdio = o.stdio();
+    return ex_->Run(Context::Background(), r);
+  }
+  static std::set<std::string> Links() {
+    std::set<std::string> l;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/sys/class/net", ec))
+      l.insert(e.path().filename());
+    return l;
+  }
+  // What a run may leave: netns files, netns mounts, host veths, reserved addresses.
+  std::vector<std::string> Leftovers() {
+    std::vector<std::string> left;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(NetnsDir(), ec)) left.push_back(e.path());
+    if (ReadTestFile("/proc/self/mountinfo").find(NetnsDir()) != std::string::npos) {
+      left.push_back("a mount under " + NetnsDir());
+    }
+    for (const auto& l : Links()) {
+      if (!links_before_.count(l) && l != kBridge) left.push_back("link " + l);
+    }
+    for (const auto& e : fs::directory_iterator(Ipam() + "/kilntest", ec)) {
+      std::string n = e.path().filename();
+      if (n != "lock" && n.rfind("last_reserved_ip", 0) != 0) left.push_back("ipam " + n);
+    }
+    return left;
+  }
+
+  TempDir dir_;
+  std::set<std::string> links_before_;
+  std::unique_ptr<Executor> ex_;
+};
+
+TEST_F(CniExecutorTest, EachRunGetsItsOwnAddressAndNothingIsLeft) {
+  ASSERT_TRUE(Start("10.231.0.0/24").ok());
+  int tasks_before = static_cast<int>(
+      std::distance(fs::directory_iterator("/proc/self/task"), fs::directory_iterator()));
+  int fds_before = OpenFdCount();
+  Output first;
+  Status s = Sh("ip -o link show lo; ip -o -4 addr show eth0", first);
+  if (!s.ok() && s.message().find("cni plugin \"bridge\" ADD") != std::string::npos) {
+    GTEST_SKIP() << "cannot create a bridge here: " << s.message();
+  }
+  ASSERT_TRUE(s.ok()) << s.ToString() << first.err;
+  EXPECT_THAT(first.out, HasSubstr("LOOPBACK,UP"));
+  EXPECT_THAT(first.out, HasSubstr("inet 10.231.0."));
+
+  Output a, b;
+  Status sa, sb;
+  std::thread ta([&] { sa = Sh("ip -o -4 addr show eth0; sleep 1", a); });
+  std::thread tb([&] { sb = Sh("ip -o -4 addr show eth0; sleep 1", b); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(sa.ok()) << sa.ToString() << a.err;
+  ASSERT_TRUE(sb.ok()) << sb.ToString() << b.err;
+  auto addr = [](const std::string& out) {
+    size_t p = out.find("inet ");
+    return p == std::string::npos ? "" : out.substr(p + 5, out.find(' ', p + 5) - p - 5);
+  };
+  EXPECT_THAT(addr(a.out), ::testing::StartsWith("10.231.0.")) << a.out;
+  EXPECT_THAT(addr(b.out), ::testing::StartsWith("10.231.0.")) << b.out;
+  EXPECT_NE(addr(a.out), addr(b.out));
+
+  // The host network and no network are not CNI's.
+  Output none;
+  ASSERT_TRUE(Sh("ip -o link | grep -c ': '", none, NetworkMode::kNone).ok()) << none.err;
+  EXPECT_EQ(none.out, "1\n");
+
+  EXPECT_THAT(Leftovers(), ::testing::IsEmpty());
+  EXPECT_EQ(OpenFdCount(), fds_before);
+  EXPECT_EQ(static_cast<int>(
+                std::distance(fs::directory_iterator("/proc/self/task"), fs::directory_iterator())),
+            tasks_before);
+}
+
+TEST_F(CniExecutorTest, PluginFailureIsNamedAndCleanedUp) {
+  ASSERT_TRUE(Start("not-a-subnet").ok());
+  Output o;
+  Status s = Sh("true", o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("cni plugin \"bridge\" ADD (network \"kilntest\") failed"));
+  EXPECT_THAT(s.message(), HasSubstr("not-a-subnet"));
+  EXPECT_THAT(Leftovers(), ::testing::IsEmpty());
+}
+
+TEST(CniStartTest, MissingPluginIsNamed) {
+  TempDir dir;
+  std::string conf = dir.Sub("cni.json");
+  std::ofstream(conf) << R"({"cniVersion":"1.0.0","name":"n","type":"kiln-no-such-plugin"})";
+  CniOptions o{conf, {dir.Sub("bin")}, dir.Sub("netns")};
+  auto n = CniNetwork::New(o);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().message(), "cni plugin \"kiln-no-such-plugin\" not found in " +
+                                      dir.Sub("bin") + " (set --oci-cni-binary-dir)");
+}
+
 INSTANTIATE_TEST_SUITE_P(Runtimes, RuntimeExecutorTest, ::testing::Values("runc", "crun"));
 
 TEST(RuntimeExecutorStartTest, MissingRuntimeIsNamed) {
-  auto ex = NewRuntimeExecutor({"kiln-no-such-runtime", "/tmp/kiln-unused-state", "", false});
+  auto ex =
+      NewRuntimeExecutor({"kiln-no-such-runtime", "/tmp/kiln-unused-state", "", false, "", {}});
   ASSERT_FALSE(ex.ok());
   EXPECT_EQ(ex.status().message(), "failed to find kiln-no-such-runtime binary in PATH");
 }

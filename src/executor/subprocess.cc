@@ -21,7 +21,8 @@ void CloseFd(int& fd) {
 }
 
 // Runs in the forked child: async-signal-safe calls only.
-[[noreturn]] void ExecChild(char* const* argv, const int fds[3], pid_t parent, int err_pipe) {
+[[noreturn]] void ExecChild(char* const* argv, char* const* envp, const int fds[3], pid_t parent,
+                            int err_pipe) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the parent already died
   setpgid(0, 0);
@@ -44,13 +45,32 @@ void CloseFd(int& fd) {
   // stays open until execve succeeds).
   if (err_pipe > 3) syscall(SYS_close_range, 3, err_pipe - 1, 0);
   syscall(SYS_close_range, err_pipe + 1, ~0U, 0);
-  execve(argv[0], argv, environ);
+  execve(argv[0], argv, envp);
   int e = errno;
   (void)!write(err_pipe, &e, sizeof e);
   _exit(127);
 }
 
 }  // namespace
+
+ssize_t WriteNoSigpipe(int fd, const char* data, size_t n) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t r = write(fd, data, n);
+  int err = errno;
+  if (r < 0 && err == EPIPE && !was_pending) {
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe_set, nullptr, &zero);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return r;
+}
 
 int ExitCodeFromWaitStatus(int wstatus) {
   if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
@@ -92,11 +112,36 @@ Result<int> Child::Wait() {
   return ExitCodeFromWaitStatus(st);
 }
 
-Result<Child> Spawn(const std::vector<std::string>& argv, const StdioFds& in_fds) {
+std::vector<std::string> EnvWith(const std::vector<std::string>& overrides) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; e++) {
+    std::string_view kv(*e);
+    std::string_view key = kv.substr(0, kv.find('='));
+    bool replaced = false;
+    for (const auto& o : overrides) {
+      if (o.size() > key.size() && o.compare(0, key.size(), key) == 0 && o[key.size()] == '=') {
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) env.emplace_back(kv);
+  }
+  env.insert(env.end(), overrides.begin(), overrides.end());
+  return env;
+}
+
+Result<Child> Spawn(const std::vector<std::string>& argv, const StdioFds& in_fds,
+                    const std::vector<std::string>* env) {
   if (argv.empty()) return InvalidArgument("spawn: empty argv");
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
+  std::vector<char*> cenv;
+  if (env != nullptr) {
+    for (const auto& e : *env) cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+  }
+  char* const* envp = env != nullptr ? cenv.data() : environ;
 
   int devnull = -1;
   int fds[3] = {in_fds.in, in_fds.out, in_fds.err};
@@ -130,7 +175,7 @@ Result<Child> Spawn(const std::vector<std::string>& argv, const StdioFds& in_fds
   }
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid == 0) ExecChild(cargv.data(), fds, parent, err_pipe[1]);
+  if (pid == 0) ExecChild(cargv.data(), envp, fds, parent, err_pipe[1]);
   int fork_errno = errno;
   close(err_pipe[1]);
   cleanup();
@@ -153,8 +198,8 @@ Result<Child> Spawn(const std::vector<std::string>& argv, const StdioFds& in_fds
   return child;
 }
 
-Result<CommandResult> RunCommand(const std::vector<std::string>& argv) {
-  int out[2], err[2];
+Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const CommandOptions& opts) {
+  int out[2], err[2], in[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   if (pipe2(err, O_CLOEXEC) != 0) {
     int e = errno;
@@ -162,23 +207,45 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv) {
     close(out[1]);
     return ErrnoStatus(e, "pipe");
   }
-  auto child = Spawn(argv, {-1, out[1], err[1]});
+  bool feed = !opts.stdin_data.empty();
+  if (feed && pipe2(in, O_CLOEXEC) != 0) {
+    int e = errno;
+    for (int fd : {out[0], out[1], err[0], err[1]}) close(fd);
+    return ErrnoStatus(e, "pipe");
+  }
+  std::vector<std::string> env;
+  if (!opts.env.empty()) env = EnvWith(opts.env);
+  auto child = Spawn(argv, {in[0], out[1], err[1]}, opts.env.empty() ? nullptr : &env);
   close(out[1]);
   close(err[1]);
+  if (in[0] >= 0) close(in[0]);
+  if (in[1] >= 0) fcntl(in[1], F_SETFL, O_NONBLOCK);
   if (!child.ok()) {
     close(out[0]);
     close(err[0]);
+    if (in[1] >= 0) close(in[1]);
     return child.status();
   }
   CommandResult res;
-  struct pollfd pfd[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  // [0] stdout, [1] stderr, [2] stdin (written until all of stdin_data is in, then closed).
+  struct pollfd pfd[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
   std::string* dst[2] = {&res.out, &res.err};
   int open_fds = 2;
+  size_t written = 0;
   char buf[8192];
   while (open_fds > 0) {
-    if (poll(pfd, 2, -1) < 0) {
+    if (poll(pfd, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (pfd[2].fd >= 0 && pfd[2].revents != 0) {
+      ssize_t n = WriteNoSigpipe(pfd[2].fd, opts.stdin_data.data() + written,
+                                 opts.stdin_data.size() - written);
+      if (n > 0) written += static_cast<size_t>(n);
+      if (written == opts.stdin_data.size() || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        close(pfd[2].fd);  // all written, or the child closed its stdin (EPIPE)
+        pfd[2].fd = -1;
+      }
     }
     for (int i = 0; i < 2; i++) {
       if (pfd[i].fd < 0 || pfd[i].revents == 0) continue;

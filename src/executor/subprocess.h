@@ -41,8 +41,10 @@ struct StdioFds {
   int err = -1;
 };
 
-// Starts argv[0] (a path) with the daemon's environment.
-Result<Child> Spawn(const std::vector<std::string>& argv, const StdioFds& fds);
+// Starts argv[0] (a path) with the daemon's environment, or with `env` ("K=V" entries) when
+// given.
+Result<Child> Spawn(const std::vector<std::string>& argv, const StdioFds& fds,
+                    const std::vector<std::string>* env = nullptr);
 
 struct CommandResult {
   int exit_code = 0;
@@ -50,8 +52,22 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs argv to completion with stdin from /dev/null, capturing stdout and stderr.
-Result<CommandResult> RunCommand(const std::vector<std::string>& argv);
+struct CommandOptions {
+  std::string stdin_data;  // written to the child's stdin, then closed
+  // "K=V" entries set in the child on top of the daemon's environment (replacing same keys).
+  std::vector<std::string> env;
+};
+
+// Runs argv to completion, capturing stdout and stderr; stdin from /dev/null unless
+// `opts.stdin_data` is set.
+Result<CommandResult> RunCommand(const std::vector<std::string>& argv,
+                                 const CommandOptions& opts = {});
+
+// The daemon's environment with `overrides` ("K=V") set.
+std::vector<std::string> EnvWith(const std::vector<std::string>& overrides);
+
+// write() that reports EPIPE instead of raising SIGPIPE in the daemon.
+ssize_t WriteNoSigpipe(int fd, const char* data, size_t n);
 
 // 128+signal for a signal death, else the exit status (what a shell and runc report).
 int ExitCodeFromWaitStatus(int wstatus);

@@ -1,6 +1,7 @@
 #include "worker/worker.h"
 
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "executor/cni.h"
 #include "snapshot/overlay.h"
 
 namespace kiln::worker {
@@ -62,6 +64,17 @@ Result<const cache::ImmutableRef*> RefOf(const solver::OpResultPtr& r) {
   return &w->ref();
 }
 
+Result<std::string> ResolveNetworkMode(const std::string& mode, const std::string& cni_config) {
+  if (mode == "host" || mode == "cni") return mode;
+  if (mode == "auto" || mode.empty()) {
+    // BuildKit's rule: CNI when the config file exists (any stat success), else the host's.
+    struct stat st;
+    return std::string(stat(cni_config.c_str(), &st) == 0 ? "cni" : "host");
+  }
+  return InvalidArgument("invalid network mode \"" + mode +
+                         "\" (this kiln supports: auto, cni, host)");
+}
+
 Result<std::unique_ptr<Worker>> Worker::New(const WorkerOptions& opts) {
   std::unique_ptr<Worker> w(new Worker());
   w->opts_ = opts;
@@ -74,8 +87,8 @@ Result<std::unique_ptr<Worker>> Worker::New(const WorkerOptions& opts) {
     return InvalidArgument("unknown snapshotter \"" + opts.snapshotter +
                            "\" (this kiln supports: auto, overlayfs, native)");
   }
-  KILN_ASSIGN_OR_RETURN(w->snapshotter_,
-                        snapshot::NewDefaultSnapshotter(opts.root + "/snapshots", opts.snapshotter));
+  KILN_ASSIGN_OR_RETURN(
+      w->snapshotter_, snapshot::NewDefaultSnapshotter(opts.root + "/snapshots", opts.snapshotter));
   KILN_ASSIGN_OR_RETURN(w->content_, content::Store::Open(opts.root + "/content"));
   KILN_ASSIGN_OR_RETURN(w->cache_, cache::Manager::Open(opts.root, w->snapshotter_.get()));
   w->cache_mounts_ = std::make_unique<cache::CacheMounts>(w->cache_.get());
@@ -88,6 +101,11 @@ Result<std::unique_ptr<Worker>> Worker::New(const WorkerOptions& opts) {
   executor::RuntimeOptions ro;
   ro.binary = opts.runtime.empty() ? "runc" : opts.runtime;
   ro.state_dir = opts.root + "/executor";
+  KILN_ASSIGN_OR_RETURN(w->network_, ResolveNetworkMode(opts.network_mode, opts.cni_config_path));
+  if (w->network_ == "cni") {
+    ro.cni_config_path = opts.cni_config_path;
+    ro.cni_binary_dirs = executor::SplitCniPath(opts.cni_binary_path);
+  }
   KILN_ASSIGN_OR_RETURN(w->executor_, executor::NewRuntimeExecutor(ro));
   return w;
 }
@@ -101,7 +119,7 @@ std::map<std::string, std::string> Worker::Labels() const {
   return {
       {prefix + "executor", "oci"},
       {prefix + "hostname", opts_.hostname.empty() ? host : opts_.hostname},
-      {prefix + "network", "host"},
+      {prefix + "network", network_},
       {prefix + "oci.process-mode", "sandbox"},
       {prefix + "selinux.enabled", "false"},
       {prefix + "snapshotter", snapshotter_->name()},

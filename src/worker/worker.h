@@ -38,12 +38,23 @@ class WorkerRef : public solver::OpResult {
 Result<const cache::ImmutableRef*> RefOf(const solver::OpResultPtr& r);
 
 struct WorkerOptions {
-  std::string root;            // daemon root; the worker keeps its state below it
-  std::string snapshotter = "auto";  // "auto" (overlayfs when the kernel allows), "overlayfs", "native"
+  std::string root;  // daemon root; the worker keeps its state below it
+  std::string snapshotter =
+      "auto";  // "auto" (overlayfs when the kernel allows), "overlayfs", "native"
   std::string hostname;
   // The OCI runtime ExecOps run with: "runc" (default) or "crun", or a path to one.
   std::string runtime = "runc";
+  // The network of steps without a network mode (BuildKit's --oci-worker-net): "host", "cni",
+  // or "auto" (cni when cni_config_path exists, else host).
+  std::string network_mode = "auto";
+  std::string cni_config_path = "/etc/buildkit/cni.json";
+  // Where the CNI plugins are, ':'-separated and searched in order. BuildKit's default is
+  // /opt/cni/bin; Debian's containernetworking-plugins installs into /usr/lib/cni.
+  std::string cni_binary_path = "/opt/cni/bin:/usr/lib/cni";
 };
+
+// "cni" or "host" for a --oci-worker-net value, as BuildKit's netproviders resolve it.
+Result<std::string> ResolveNetworkMode(const std::string& mode, const std::string& cni_config);
 
 class Worker : public solver::ResultLoader {
  public:
@@ -66,6 +77,7 @@ class Worker : public solver::ResultLoader {
   Worker() = default;
   WorkerOptions opts_;
   std::string id_;
+  std::string network_;  // the resolved network mode: "cni" or "host"
   std::unique_ptr<snapshot::Snapshotter> snapshotter_;
   std::unique_ptr<cache::Manager> cache_;
   std::unique_ptr<cache::CacheMounts> cache_mounts_;  // before cache_ in destruction

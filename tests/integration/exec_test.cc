@@ -32,7 +32,7 @@ void MakeBusyboxRootfs(const std::string& dir) {
   std::filesystem::create_directories(dir + "/bin");
   std::filesystem::copy_file("/bin/busybox", dir + "/bin/busybox");
   for (const char* applet : {"sh", "echo", "cat", "id", "ls", "mkdir", "sleep", "touch", "pwd", "env",
-                             "hostname", "stat", "wc", "true", "false", "grep", "dd", "df", "rm", "md5sum", "test", "["}) {
+                             "hostname", "stat", "wc", "true", "false", "grep", "dd", "df", "rm", "md5sum", "test", "[", "ip"}) {
     std::filesystem::create_symlink("busybox", dir + "/bin/" + applet);
   }
   WriteFile(dir + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n");
@@ -198,6 +198,44 @@ TEST_P(ExecTest, NetworkNoneHasOnlyLoopback) {
   for (size_t p = dev.find(':'); p != std::string::npos; p = dev.find(':', p + 1)) ifaces++;
   EXPECT_EQ(ifaces, 1) << dev;
   EXPECT_NE(dev.find("lo:"), std::string::npos) << dev;
+}
+
+TEST_P(ExecTest, CniNetworkGivesEachStepItsOwnInterface) {
+  if (access("/usr/lib/cni/bridge", X_OK) != 0) {
+    GTEST_SKIP() << "/usr/lib/cni/bridge is missing (containernetworking-plugins)";
+  }
+  std::string dir = MakeTempDir("kiln-cni");
+  WriteFile(dir + "/net.conflist", R"({"cniVersion":"1.0.0","name":"kiln-itest","plugins":[
+    {"type":"bridge","bridge":"kilntest1","isGateway":true,
+     "ipam":{"type":"host-local","dataDir":")" + dir + R"(/ipam","ranges":[[{"subnet":"10.231.1.0/24"}]]}}]})");
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      (void)!system("ip link del kilntest1 2>/dev/null");
+      std::filesystem::remove_all(dir);
+    }
+  } cleanup{dir};
+  daemon_.Stop();
+  Start({"--debug", "--oci-worker-net", "cni", "--oci-cni-config-path", dir + "/net.conflist",
+         "--oci-cni-binary-dir", "/opt/cni/bin:/usr/lib/cni"});
+  auto workers = daemon_.Kilnctl({"debug", "workers", "--verbose"});
+  ASSERT_EQ(workers.exit_code, 0) << workers.err;
+  size_t label = workers.out.find("org.mobyproject.buildkit.worker.network:");
+  ASSERT_NE(label, std::string::npos) << workers.out;
+  EXPECT_EQ(workers.out.substr(workers.out.find_first_not_of(" \t", label + 40), 4), "cni\n")
+      << workers.out;
+
+  auto r = Build(ExecBuilder(Root(), Sh("ip -o -4 addr show eth0 > /net.txt")).Root());
+  if (r.exit_code != 0 && r.err.find("cni plugin \"bridge\" ADD") != std::string::npos) {
+    GTEST_SKIP() << "cannot create a bridge here: " << r.err;
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(Out("/net.txt").find("inet 10.231.1."), std::string::npos) << Out("/net.txt");
+  // The step's address went back to host-local's pool when the step ended.
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/ipam/kiln-itest")) {
+    std::string n = e.path().filename();
+    EXPECT_TRUE(n == "lock" || n.rfind("last_reserved_ip", 0) == 0) << n;
+  }
 }
 
 TEST_P(ExecTest, EntitlementsAreDeniedUnlessGrantedByBoth) {

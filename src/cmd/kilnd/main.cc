@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"kilnd: a container image builder daemon speaking BuildKit's API"};
   std::string config_path, root;
   std::vector<std::string> addrs, allow_entitlements;
-  std::string oci_binary, oci_snapshotter;
+  std::string oci_binary, oci_snapshotter, oci_net, oci_cni_config, oci_cni_bin;
   bool debug = false;
   app.add_option("--config", config_path, "TOML config file (buildkitd.toml format)");
   app.add_option("--root", root, "state directory (default /var/lib/kiln)");
@@ -24,6 +24,12 @@ int main(int argc, char** argv) {
                  "allow an insecure entitlement: network.host, security.insecure");
   app.add_option("--oci-worker-binary", oci_binary, "OCI runtime for RUN steps: runc (default) or crun");
   app.add_option("--oci-worker-snapshotter", oci_snapshotter, "snapshotter: auto, overlayfs or native");
+  app.add_option("--oci-worker-net", oci_net,
+                 "network of RUN steps: auto (cni when the CNI config exists), cni or host");
+  app.add_option("--oci-cni-config-path", oci_cni_config,
+                 "CNI network config (.conf/.json or .conflist; default /etc/buildkit/cni.json)");
+  app.add_option("--oci-cni-binary-dir", oci_cni_bin,
+                 "CNI plugin directories, ':'-separated (default /opt/cni/bin:/usr/lib/cni)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -54,6 +60,9 @@ int main(int argc, char** argv) {
   }
   if (!oci_binary.empty()) cfg.runtime = oci_binary;
   if (!oci_snapshotter.empty()) cfg.snapshotter = oci_snapshotter;
+  if (!oci_net.empty()) cfg.network_mode = oci_net;
+  if (!oci_cni_config.empty()) cfg.cni_config_path = oci_cni_config;
+  if (!oci_cni_bin.empty()) cfg.cni_binary_path = oci_cni_bin;
 
   // Signals are handled on a thread of their own.
   sigset_t set;

@@ -20,8 +20,9 @@ std::string MakeBusyboxRootfs(const std::string& dir) {
   fs::copy_file("/bin/busybox", dir + "/bin/busybox", ec);
   if (ec) return "copy /bin/busybox: " + ec.message();
   for (const char* applet :
-       {"sh",   "echo", "cat", "id",    "sleep", "ls",   "touch", "df",    "hostname", "pwd",
-        "stat", "env",  "wc",  "mkdir", "dd",    "grep", "true",  "false", "head",     "kill"}) {
+       {"sh",       "echo",  "cat",  "id",   "sleep", "ls",      "touch", "df",
+        "hostname", "pwd",   "stat", "env",  "wc",    "mkdir",   "dd",    "grep",
+        "true",     "false", "head", "kill", "ip",    "ifconfig"}) {
     fs::create_symlink("busybox", dir + "/bin/" + applet, ec);
     if (ec) return std::string("symlink ") + applet + ": " + ec.message();
   }
