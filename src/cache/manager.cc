@@ -102,8 +102,9 @@ Result<ImmutableRef> MutableRef::Commit() {
   if (!mgr_) return FailedPrecondition("commit of a released ref");
   Manager* m = mgr_;
   KILN_RETURN_IF_ERROR(m->sn_->Commit(rec_.snapshot));
-  auto usage = m->sn_->Usage(rec_.snapshot);
-  rec_.size = usage.ok() ? *usage : -1;
+  // The size is measured when disk usage is first asked for (as BuildKit does): walking a large
+  // step's files here would delay every build for a number only du and prune read.
+  rec_.size = -1;
   rec_.last_used = rec_.created_at = NowNs();
   KILN_RETURN_IF_ERROR(m->Insert(rec_));
   mgr_ = nullptr;  // owned by the metadata now
@@ -276,12 +277,19 @@ Result<Digest> Manager::Checksum(const Context& ctx, const ImmutableRef& ref, st
 
 Result<std::vector<UsageInfo>> Manager::DiskUsage(const Context& ctx) {
   KILN_ASSIGN_OR_RETURN(auto recs, LoadAll());
-  // Cache mount directories change while they live: their size is measured now.
+  // Cache mount directories change while they live: their size is measured every time.
+  // Committed refs are measured once, the first time, and the size is kept.
   for (auto& r : recs) {
-    if (r.record_type != kCacheMountRecordType) continue;
+    bool cache_mount = r.record_type == kCacheMountRecordType;
+    if (!cache_mount && r.size >= 0) continue;
     KILN_RETURN_IF_ERROR(ctx.Err());
     auto size = sn_->Usage(r.snapshot);
-    if (size.ok()) r.size = *size;
+    if (!size.ok()) continue;
+    r.size = *size;
+    if (cache_mount) continue;
+    auto l = db_->Lock();
+    KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("UPDATE refs SET size=? WHERE id=?"));
+    KILN_RETURN_IF_ERROR(st.Bind(1, r.size).Bind(2, r.id).Run());
   }
   std::map<std::string, int> snapshot_users;
   for (const auto& r : recs) snapshot_users[r.snapshot]++;

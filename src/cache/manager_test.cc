@@ -86,6 +86,19 @@ TEST_F(ManagerTest, PruneSkipsRefsInUseAndParents) {
   EXPECT_TRUE((*du)[0].in_use);
 }
 
+TEST_F(ManagerTest, SizesAreMeasuredAtTheFirstDiskUsageAndKept) {
+  std::string id = MakeRef(std::string(50000, 'x')).id();
+  EXPECT_EQ(mgr_->Get(id)->record().size, -1);  // not measured at commit
+  auto du = mgr_->DiskUsage(Context::Background());
+  ASSERT_TRUE(du.ok()) << du.status().ToString();
+  ASSERT_EQ(du->size(), 1u);
+  EXPECT_GE((*du)[0].rec.size, 50000);
+  Reopen();  // kept in the metadata
+  auto again = mgr_->DiskUsage(Context::Background());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0].rec.size, (*du)[0].rec.size);
+}
+
 TEST_F(ManagerTest, ChecksumIsCachedPerRef) {
   ImmutableRef r = MakeRef("x");
   auto a = mgr_->Checksum(Context::Background(), r, "/file", {});
