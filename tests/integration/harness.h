@@ -44,7 +44,8 @@ class Daemon {
   // Polls (up to 30 s) until the daemon's threads and fds are back to at most the given counts;
   // returns the last counts seen, for the test to compare.
   std::pair<int, int> WaitForThreadsAndFds(int threads0, int fds0) const;
-  // Number of threads and open fds of the daemon process.
+  // Number of threads (gRPC's internal pools, bounded and kept once started, left out) and open
+  // fds of the daemon process.
   int Threads() const;
   int Fds() const;
 
