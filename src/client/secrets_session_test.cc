@@ -40,7 +40,22 @@ int Count(const std::string& dir) {
   }
   return n;
 }
-int Threads() { return Count("/proc/self/task"); }
+// Threads of this process, leaving out gRPC's own on-demand pools (bounded, kept once started:
+// not something the forwarder could leak).
+int Threads() {
+  static const char* const kGrpcPools[] = {"default-executo", "resolver-execut", "grpc_global_tim",
+                                           "event_engine", "timer_manager"};
+  int n = 0;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(t.path().string() + "/comm");
+    std::string comm;
+    std::getline(in, comm);
+    bool pool = false;
+    for (const char* p : kGrpcPools) pool = pool || comm == p;
+    if (!pool) n++;
+  }
+  return n;
+}
 int Fds() { return Count("/proc/self/fd"); }
 
 int DialUnix(const std::string& path) {
