@@ -116,6 +116,7 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   scfg.stdout_fd = req.stdout_fd;
   scfg.secrets = req.secrets;
   scfg.ssh_agents = req.ssh_agents;
+  scfg.batch_sync = req.batch_sync;
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Start(control, std::move(scfg)));
   auto cancel_session = ctx.OnCancel([s = session.get()](const Status&) { s->Abort(); });
 

@@ -38,6 +38,7 @@ struct BuildRequest {
   int stdout_fd = 1;               // where "dest=-" tarballs go
   std::optional<SecretStore> secrets;             // --secret, served in the session
   std::map<std::string, std::string> ssh_agents;  // --ssh: id -> agent socket
+  bool batch_sync = true;          // SessionConfig::batch_sync
 };
 
 struct BuildResponse {

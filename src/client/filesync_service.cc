@@ -61,14 +61,13 @@ HeaderMap DecodeHeaders(const std::multimap<grpc::string_ref, grpc::string_ref>&
   return out;
 }
 
-grpc::Status FileSyncService::DiffCopy(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<::fsutil::types::Packet, ::fsutil::types::Packet>* stream) {
+grpc::Status ServeDiffCopy(const std::map<std::string, std::string>& dirs, const Context& base,
+                           grpc::ServerContext* context, fsutil::PacketStream& packets) {
   HeaderMap headers = DecodeHeaders(context->client_metadata());
   std::vector<std::string> names = Values(headers, "dir-name");
   std::string name = names.empty() ? "" : names.front();
-  auto dir = dirs_.find(name);
-  if (dir == dirs_.end()) {
+  auto dir = dirs.find(name);
+  if (dir == dirs.end()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         fmt::format("no access allowed to dir {}", GoQuote(name)));
   }
@@ -79,12 +78,28 @@ grpc::Status FileSyncService::DiffCopy(
   opts.uid = 0;
   opts.gid = 0;
 
-  Context ctx = ctx_.Child();
+  Context ctx = base.Child();
   auto on_cancel = ctx.OnCancel([context](const Status&) { context->TryCancel(); });
-  ServerPacketStream packets(context, stream);
   fsutil::SendStats stats;
   Status s = fsutil::Send(ctx, packets, dir->second, opts, &stats);
   return ToGrpcStatus(s);
+}
+
+grpc::Status FileSyncService::DiffCopy(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<::fsutil::types::Packet, ::fsutil::types::Packet>* stream) {
+  ServerPacketStream packets(context, stream);
+  return ServeDiffCopy(dirs_, ctx_, context, packets);
+}
+
+grpc::Status FileSyncBatchService::DiffCopyBatch(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<kiln::filesync::v1::PacketBatch, kiln::filesync::v1::PacketBatch>*
+        stream) {
+  ServerBatchTransport transport(context, stream);
+  // Destroyed before the handler returns: its writer thread must be done with `stream`.
+  fsutil::BatchingPacketStream packets(transport);
+  return ServeDiffCopy(dirs_, ctx_, context, packets);
 }
 
 }  // namespace kiln::client

@@ -3,13 +3,17 @@
 // names a --local dir in the `dir-name` header, with `include-patterns`, `exclude-patterns`
 // and `followpaths` (repeated; URL-query-escaped when `<key>-encoded: 1`), and kilnctl runs the
 // fsutil sender over the stream, reporting uid/gid 0 as buildctl does. An unknown name fails
-// with NOT_FOUND "no access allowed to dir \"x\"". Thread-safe (handlers run concurrently).
+// with NOT_FOUND "no access allowed to dir \"x\"". FileSyncBatchService serves the same over
+// kiln's DiffCopyBatch (proto/kiln/filesync.proto, docs/dev/filesync-batch.md): same headers,
+// several packets per message. Thread-safe (handlers run concurrently).
 
 #include <map>
 #include <string>
 #include <vector>
 
 #include "filesync/filesync.grpc.pb.h"
+#include "fsutil/packet_stream.h"
+#include "kiln/filesync.grpc.pb.h"
 #include "util/context.h"
 
 namespace kiln::client {
@@ -21,6 +25,11 @@ HeaderMap DecodeHeaders(const std::multimap<grpc::string_ref, grpc::string_ref>&
 // Go's url.QueryUnescape ('+' is a space); malformed escapes are left as they are.
 std::string QueryUnescape(std::string_view s);
 
+// Runs the fsutil sender for the --local dir a FileSync call names in its headers, over
+// `packets`. `dirs`: --local name -> host directory; `base` is cancelled when the session ends.
+grpc::Status ServeDiffCopy(const std::map<std::string, std::string>& dirs, const Context& base,
+                           grpc::ServerContext* context, fsutil::PacketStream& packets);
+
 class FileSyncService final : public moby::filesync::v1::FileSync::Service {
  public:
   // `dirs`: --local name -> host directory. `ctx` is cancelled when the session ends.
@@ -30,6 +39,21 @@ class FileSyncService final : public moby::filesync::v1::FileSync::Service {
   grpc::Status DiffCopy(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<::fsutil::types::Packet, ::fsutil::types::Packet>* stream) override;
+
+ private:
+  const std::map<std::string, std::string> dirs_;
+  const Context ctx_;
+};
+
+class FileSyncBatchService final : public kiln::filesync::v1::FileSync::Service {
+ public:
+  FileSyncBatchService(std::map<std::string, std::string> dirs, Context ctx)
+      : dirs_(std::move(dirs)), ctx_(std::move(ctx)) {}
+
+  grpc::Status DiffCopyBatch(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<kiln::filesync::v1::PacketBatch, kiln::filesync::v1::PacketBatch>*
+          stream) override;
 
  private:
   const std::map<std::string, std::string> dirs_;

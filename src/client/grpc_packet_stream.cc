@@ -44,4 +44,15 @@ Result<bool> ByteBufferPacketStream::Recv(fsutil::Packet* packet) {
   return true;
 }
 
+Status ServerBatchTransport::Write(const fsutil::PacketBatch& batch) {
+  if (!stream_->Write(batch)) return StreamBroken(ctx_);
+  return Status::Ok();
+}
+
+Result<bool> ServerBatchTransport::Read(fsutil::PacketBatch* batch) {
+  if (stream_->Read(batch)) return true;
+  if (ctx_->IsCancelled()) return Cancelled("transfer cancelled by the daemon");
+  return false;
+}
+
 }  // namespace kiln::client

@@ -25,7 +25,9 @@ namespace kiln::client {
 
 namespace {
 
-constexpr size_t kChunkSize = 32 * 1024;  // what Go's side sends per message
+// Most bytes a tunnel message carries. Go's side sends at most 32 KiB, but any size is fine
+// for the receiver (the stream is unframed); more per message means fewer messages.
+constexpr size_t kChunkSize = 256 * 1024;
 constexpr auto kCloseWait = std::chrono::seconds(5);
 
 bool SendAll(int fd, std::string_view data) {
@@ -82,6 +84,10 @@ Status Session::Init(moby::buildkit::v1::Control::StubInterface* control, Sessio
   if (!config.local_dirs.empty()) {
     services_.push_back(std::make_unique<FileSyncService>(config.local_dirs, ctx_));
     methods_.push_back(kFileSyncDiffCopy);
+    if (config.batch_sync) {
+      services_.push_back(std::make_unique<FileSyncBatchService>(config.local_dirs, ctx_));
+      methods_.push_back(kFileSyncDiffCopyBatch);
+    }
   }
   if (!config.export_targets.empty()) {
     services_.push_back(

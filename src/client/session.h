@@ -5,8 +5,9 @@
 // x-docker-expose-session-grpc-method per served method) and pumps the stream's bytes through
 // one end of a socketpair; a grpc::Server without listening ports serves the other end
 // (AddInsecureChannelFromFd, after making it non-blocking), so the daemon is the HTTP/2 client
-// of kilnctl inside the tunnel. Served: grpc.health.v1.Health, FileSync.DiffCopy when there are
-// --local dirs, FileSend.DiffCopy when an --output is written by the client,
+// of kilnctl inside the tunnel. Served: grpc.health.v1.Health, FileSync.DiffCopy (and kiln's
+// FileSync.DiffCopyBatch unless turned off) when there are --local dirs, FileSend.DiffCopy when
+// an --output is written by the client,
 // Auth.Credentials (registry credentials from docker's config, auth_service.h) always, as
 // buildctl does, Secrets.GetSecret with --secret (secrets_service.h) and SSH.CheckAgent and
 // ForwardAgent with --ssh (ssh_service.h).
@@ -50,9 +51,13 @@ struct SessionConfig {
   // empty (buildctl attaches each only when its flag is given).
   std::optional<SecretStore> secrets;
   std::map<std::string, std::string> ssh_agents;
+  // Also serve kiln's batched FileSync (docs/dev/filesync-batch.md) for the --local dirs;
+  // kilnctl turns it off with KILN_NO_BATCH_SYNC=1 (a test knob).
+  bool batch_sync = true;
 };
 
 inline constexpr char kFileSyncDiffCopy[] = "/moby.filesync.v1.FileSync/DiffCopy";
+inline constexpr char kFileSyncDiffCopyBatch[] = "/kiln.filesync.v1.FileSync/DiffCopyBatch";
 
 class Session {
  public:

@@ -24,6 +24,7 @@ namespace bk = moby::buildkit::v1;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 
 std::string ReadFile(const std::string& path) {
@@ -131,6 +132,8 @@ TEST_F(SessionTest, LocalDirIsSentAndLocalOutputIsMergedIntoDest) {
                                                  "/grpc.health.v1.Health/Check")));
   EXPECT_THAT(rec.session_headers, Contains(Pair("x-docker-expose-session-grpc-method",
                                                  "/moby.filesync.v1.Auth/Credentials")));
+  EXPECT_THAT(rec.session_headers, Contains(Pair("x-docker-expose-session-grpc-method",
+                                                 "/kiln.filesync.v1.FileSync/DiffCopyBatch")));
   EXPECT_THAT(rec.session_headers, Contains(Pair("x-docker-expose-session-sharedkey", "")));
   auto uuid = rec.session_headers.find("x-docker-expose-session-uuid");
   ASSERT_NE(uuid, rec.session_headers.end());
@@ -146,6 +149,35 @@ TEST_F(SessionTest, LocalDirIsSentAndLocalOutputIsMergedIntoDest) {
   EXPECT_THAT(resp->exporter_response, ElementsAre(Pair("k", "v")));
   ASSERT_EQ(statuses_.size(), 1u);
   EXPECT_EQ(statuses_[0].vertexes(0).digest(), "sha256:x");
+}
+
+TEST_F(SessionTest, LocalDirIsSentOverTheBatchedFileSync) {
+  testing::FakeScript script;
+  script.pull_locals = {"context"};
+  script.pull_batch = true;
+  daemon_->SetScript(script);
+  auto resp = RunBuild(DefinitionRequest());
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  testing::FakeRecord rec = daemon_->record();
+  EXPECT_TRUE(rec.pull_status.at("context").ok()) << rec.pull_status.at("context").ToString();
+  EXPECT_EQ(ReadFile(root_ + "/pulled/context/Dockerfile"), "FROM scratch\n");
+  EXPECT_EQ(ReadFile(root_ + "/pulled/context/sub/data.txt"), "payload");
+}
+
+TEST_F(SessionTest, BatchedFileSyncCanBeTurnedOff) {
+  testing::FakeScript script;
+  script.pull_locals = {"context"};
+  daemon_->SetScript(script);
+  BuildRequest req = DefinitionRequest();
+  req.batch_sync = false;
+  auto resp = RunBuild(req);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  testing::FakeRecord rec = daemon_->record();
+  EXPECT_THAT(rec.session_headers, Contains(Pair("x-docker-expose-session-grpc-method",
+                                                 "/moby.filesync.v1.FileSync/DiffCopy")));
+  EXPECT_THAT(rec.session_headers, Not(Contains(Pair("x-docker-expose-session-grpc-method",
+                                                     "/kiln.filesync.v1.FileSync/DiffCopyBatch"))));
+  EXPECT_EQ(ReadFile(root_ + "/pulled/context/sub/data.txt"), "payload");
 }
 
 TEST_F(SessionTest, TarOutputIsWrittenToTheFile) {

@@ -5,18 +5,24 @@ namespace kiln::daemon {
 CallContext::CallContext(const Context& parent, grpc::ServerContext* sc) : ctx_(parent.Child()) {
   Context c = ctx_;
   watcher_ = std::thread([this, sc, c] {
-    while (!stop_.load()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
       if (sc->IsCancelled()) {
+        lock.unlock();
         c.Cancel(Cancelled("the client cancelled the request or went away"));
         return;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
     }
   });
 }
 
 CallContext::~CallContext() {
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
   watcher_.join();
 }
 

@@ -4,7 +4,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "util/context.h"
@@ -18,7 +19,8 @@ inline grpc::Status ToGrpc(const Status& s) {
 }
 
 // A child of `parent` cancelled when the client cancels or disconnects the call. Polls the
-// sync API's IsCancelled (it has no callback) until destroyed.
+// sync API's IsCancelled (it has no callback) until destroyed; destruction does not wait for
+// the next poll.
 class CallContext {
  public:
   CallContext(const Context& parent, grpc::ServerContext* sc);
@@ -29,7 +31,9 @@ class CallContext {
 
  private:
   Context ctx_;
-  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
   std::thread watcher_;
 };
 

@@ -192,10 +192,13 @@ Result<std::optional<Stat>> DestDir::ReadStat(std::string_view rel) {
     s.set_devmajor(major(st->st_rdev));
     s.set_devminor(minor(st->st_rdev));
   }
-  KILN_ASSIGN_OR_RETURN(std::string xpath, XattrPath(rel));
-  KILN_ASSIGN_OR_RETURN(XattrMap xattrs, ReadXattrs(xpath));
-  for (auto& [k, v] : xattrs) (*s.mutable_xattrs())[k] = std::move(v);
   return std::optional<Stat>(std::move(s));
+}
+
+Result<XattrMap> DestDir::ReadXattrs(std::string_view rel) {
+  KILN_ASSIGN_OR_RETURN(std::string xpath, XattrPath(rel));
+  KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
+  return internal::ReadXattrsAt(parent.first, parent.second, xpath);
 }
 
 Result<std::vector<std::string>> DestDir::ListDir(std::string_view rel) {
@@ -284,6 +287,23 @@ Status DestDir::SetXattrs(std::string_view rel, const XattrMap& xattrs) {
   if (xattrs.empty()) return Status::Ok();
   KILN_ASSIGN_OR_RETURN(std::string xpath, XattrPath(rel));
   return WriteXattrs(xpath, xattrs).Annotate(std::string(rel));
+}
+
+Status DestDir::ReplaceXattrs(std::string_view rel, const XattrMap& xattrs) {
+  KILN_ASSIGN_OR_RETURN(std::string xpath, XattrPath(rel));
+  KILN_ASSIGN_OR_RETURN(XattrMap cur, internal::ReadXattrs(xpath));
+  for (const auto& [name, value] : cur) {
+    if (!xattrs.contains(name)) {
+      KILN_RETURN_IF_ERROR(RemoveXattr(xpath, name).Annotate(std::string(rel)));
+    }
+  }
+  XattrMap changed;
+  for (const auto& [name, value] : xattrs) {
+    auto it = cur.find(name);
+    if (it == cur.end() || it->second != value) changed.emplace(name, value);
+  }
+  if (changed.empty()) return Status::Ok();
+  return WriteXattrs(xpath, changed).Annotate(std::string(rel));
 }
 
 Status DestDir::SetMtime(std::string_view rel, int64_t mtime_ns) {

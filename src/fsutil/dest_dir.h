@@ -51,8 +51,10 @@ class DestDir {
   // lstat of rel; std::nullopt if it does not exist.
   Result<std::optional<struct stat>> Lstat(std::string_view rel);
   // The metadata of rel as the sender would describe it (mode, owner, size, mtime, symlink
-  // target, device numbers, xattrs); std::nullopt if it does not exist.
+  // target, device numbers), without xattrs; std::nullopt if it does not exist.
   Result<std::optional<Stat>> ReadStat(std::string_view rel);
+  // The xattrs of rel (which must exist).
+  Result<XattrMap> ReadXattrs(std::string_view rel);
   // Names in directory rel ("" for the root), unsorted.
   Result<std::vector<std::string>> ListDir(std::string_view rel);
 
@@ -68,6 +70,9 @@ class DestDir {
   Status Chown(std::string_view rel, uid_t uid, gid_t gid);
   Status Chmod(std::string_view rel, mode_t mode);  // not for symlinks
   Status SetXattrs(std::string_view rel, const XattrMap& xattrs);
+  // Makes rel's xattrs exactly `xattrs`: also removes the ones not listed (those the kernel
+  // refuses to remove for this caller are left, as SetXattrs skips what it may not set).
+  Status ReplaceXattrs(std::string_view rel, const XattrMap& xattrs);
   Status SetMtime(std::string_view rel, int64_t mtime_ns);
 
  private:

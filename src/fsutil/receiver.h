@@ -6,15 +6,21 @@
 // an earlier copy, an entry whose metadata (type, mode, uid/gid, size, mtime ns, symlink target,
 // device numbers, xattrs) matches is left alone and its content is not requested; entries the
 // sender did not list are removed. Directory modes and times are applied after their children.
+// REQ packets go through SendBuffered: on a batching stream they are written in batches, at the
+// latest when the receiver waits for the next packet.
 //
 // The stream is validated as it arrives (see stream_validator.h); a violation is an
 // InvalidArgument error naming the path, reported to the sender as ERR. Nothing is ever created,
 // changed or removed outside `dest`: symlinks inside it are never followed (dest_dir.h).
 // Thread-safe free function; it runs on the calling thread.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "fsutil/packet_stream.h"
 #include "util/context.h"
@@ -29,7 +35,17 @@ struct ReceiveOptions {
   // Called with the cumulative number of bytes received on the stream (all packets, as
   // upstream's progress callback), for "transferring <name>:" progress.
   std::function<void(int64_t bytes)> progress;
+  // What the caller knows of the xattrs in `dest`, to save reading them for every entry. Set it
+  // only when dest is exactly what an earlier successful Receive left there (nothing else writes
+  // to it), to that Receive's ReceiveStats::xattr_paths. An existing entry that is not in the
+  // set and is listed without xattrs then has the right (no) xattrs without looking; every other
+  // entry is compared as usual, so changed, added and removed xattrs are all still transferred.
+  // Unset: the xattrs of every existing entry are read and compared.
+  std::optional<std::unordered_set<std::string>> dest_xattr_paths;
 };
+
+// More paths with xattrs than this and ReceiveStats::xattr_paths is not kept.
+inline constexpr size_t kMaxXattrPaths = 4096;
 
 struct ReceiveStats {
   int64_t entries = 0;          // entries listed by the sender
@@ -39,6 +55,10 @@ struct ReceiveStats {
   // Entries created or changed in dest (content or metadata); 0 means dest is as it was,
   // apart from entries_removed. Hardlinks always count (they are recreated).
   int64_t entries_written = 0;
+  // The paths whose entries in dest may have xattrs once this Receive has succeeded: those
+  // listed with xattrs, and hardlinks (they share their target's). Unset when there were more
+  // than kMaxXattrPaths. Feeds ReceiveOptions::dest_xattr_paths of the next Receive into dest.
+  std::optional<std::vector<std::string>> xattr_paths = std::vector<std::string>();
 };
 
 Status Receive(const Context& ctx, PacketStream& stream, const std::string& dest,

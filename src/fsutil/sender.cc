@@ -32,27 +32,40 @@ Packet MakePacket(PacketType type, uint32_t id = 0) {
 
 // A mutex that serves waiters in arrival order. The walker and the file workers share the
 // stream; with a plain mutex the walker, which holds it while blocked on flow control, tends to
-// get it straight back and starves requested files until the listing ends.
+// get it straight back and starves requested files until the listing ends. Unlock hands the
+// mutex to the longest waiter and wakes only that one.
 class FifoMutex {
  public:
   void lock() {
     std::unique_lock<std::mutex> l(mu_);
-    const uint64_t ticket = next_++;
-    cv_.wait(l, [&] { return serving_ == ticket; });
+    if (!locked_) {
+      locked_ = true;
+      return;
+    }
+    Waiter self;
+    waiters_.push_back(&self);
+    self.cv.wait(l, [&] { return self.granted; });
   }
   void unlock() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      serving_++;
+    std::lock_guard<std::mutex> l(mu_);
+    if (waiters_.empty()) {
+      locked_ = false;
+      return;
     }
-    cv_.notify_all();
+    Waiter* next = waiters_.front();
+    waiters_.pop_front();
+    next->granted = true;   // still locked, now by `next`
+    next->cv.notify_one();  // under mu_: `next` lives until it sees `granted`
   }
 
  private:
+  struct Waiter {
+    std::condition_variable cv;
+    bool granted = false;
+  };
   std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t next_ = 0;     // guarded by mu_
-  uint64_t serving_ = 0;  // guarded by mu_
+  bool locked_ = false;          // guarded by mu_
+  std::deque<Waiter*> waiters_;  // guarded by mu_: in arrival order
 };
 
 // One Send call. The calling thread receives; a walker thread sends the listing; worker threads
@@ -99,6 +112,19 @@ class Sender {
     std::lock_guard<FifoMutex> lock(send_mu_);
     if (closed_) return FailedPrecondition("the file transfer is already closed");
     return stream_.Send(p);
+  }
+
+  // May sit in the stream's batch until it fills (batch_stream.h); plain streams send it now.
+  Status SendPacketBuffered(Packet p) {
+    std::lock_guard<FifoMutex> lock(send_mu_);
+    if (closed_) return FailedPrecondition("the file transfer is already closed");
+    return stream_.SendBuffered(std::move(p));
+  }
+
+  Status FlushStream() {
+    std::lock_guard<FifoMutex> lock(send_mu_);
+    if (closed_) return Status::Ok();
+    return stream_.Flush();
   }
 
   // A local failure: tell the receiver (once) and stop producing.
@@ -181,7 +207,7 @@ class Sender {
         id++;
         Packet p = MakePacket(Packet::PACKET_STAT);
         *p.mutable_stat() = std::move(st);
-        KILN_RETURN_IF_ERROR(SendPacket(p));
+        KILN_RETURN_IF_ERROR(SendPacketBuffered(std::move(p)));
         entries_++;
         return Status::Ok();
       });
@@ -193,7 +219,7 @@ class Sender {
         std::lock_guard<std::mutex> lock(mu_);
         walk_done_ = true;
       }
-      s = SendPacket(MakePacket(Packet::PACKET_STAT));
+      s = SendPacket(MakePacket(Packet::PACKET_STAT));  // Send: writes out the listing's tail
     }
     if (!s.ok()) Abort(s);
   }
@@ -203,6 +229,17 @@ class Sender {
       std::pair<uint32_t, std::string> job;
       {
         std::unique_lock<std::mutex> lock(mu_);
+        if (queue_.empty() && !shutting_down_ && local_error_.ok()) {
+          // Idle: write out what this worker buffered, so the end of a file never waits in a
+          // batch for the walker or for the next request.
+          lock.unlock();
+          Status s = FlushStream();
+          if (!s.ok()) {
+            Abort(s);
+            return;
+          }
+          lock.lock();
+        }
         cv_.wait(lock, [this] { return shutting_down_ || !local_error_.ok() || !queue_.empty(); });
         if (shutting_down_ || !local_error_.ok()) return;
         job = std::move(queue_.front());
@@ -237,13 +274,13 @@ class Sender {
         if (n == 0) break;
         Packet d = MakePacket(Packet::PACKET_DATA, id);
         d.set_data(buf.data(), static_cast<size_t>(n));
-        s = SendPacket(d);
+        s = SendPacketBuffered(std::move(d));
         if (s.ok()) bytes_sent_ += n;
       }
       close(fd);
       KILN_RETURN_IF_ERROR(s);
     }
-    KILN_RETURN_IF_ERROR(SendPacket(MakePacket(Packet::PACKET_DATA, id)));  // end of file
+    KILN_RETURN_IF_ERROR(SendPacketBuffered(MakePacket(Packet::PACKET_DATA, id)));  // end of file
     files_sent_++;
     return Status::Ok();
   }

@@ -5,8 +5,11 @@
 // Send walks `root` (walker.h) and streams one STAT per entry (its ID is its 0-based index in
 // the listing; like Go's sender the ID field of STAT packets is left unset), then an empty STAT.
 // Meanwhile it answers REQ{ID} with 32 KiB DATA chunks and a final empty DATA, up to
-// kMaxFilesInFlight files at a time. On FIN it replies FIN, half-closes and returns OK. An ERR
-// from the receiver becomes the returned error; a local failure is sent as ERR.
+// kMaxFilesInFlight files at a time. STAT and DATA packets go through SendBuffered, and a
+// worker Flushes before it waits for another request, so on a batching stream (batch_stream.h)
+// they travel in batches without ever being held back. On FIN it replies FIN, half-closes and
+// returns OK. An ERR from the receiver becomes the returned error; a local failure is sent as
+// ERR.
 // Thread-safe free function; it runs a walker and worker threads internally.
 
 #include <cstddef>

@@ -7,7 +7,6 @@
 
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "fsutil/packet_stream.h"
@@ -17,10 +16,16 @@ namespace kiln::fsutil::internal {
 
 class StreamValidator {
  public:
+  enum class Kind {
+    kDir,
+    kLinkTarget,  // a regular file without linkname: a later hardlink may point at it
+    kOther,
+  };
+
   Status Add(const Stat& stat);
 
-  // Every path accepted so far, mapped to whether it is a directory.
-  const std::unordered_map<std::string, bool>& entries() const { return entries_; }
+  // Every path accepted so far, with its kind.
+  const std::unordered_map<std::string, Kind>& entries() const { return entries_; }
 
  private:
   struct OpenDir {
@@ -31,8 +36,7 @@ class StreamValidator {
   Status CheckPath(const std::string& p) const;
 
   std::vector<OpenDir> stack_{OpenDir{}};
-  std::unordered_map<std::string, bool> entries_;
-  std::unordered_set<std::string> link_targets_;  // regular files without linkname
+  std::unordered_map<std::string, Kind> entries_;
 };
 
 }  // namespace kiln::fsutil::internal

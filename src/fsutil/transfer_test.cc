@@ -1,6 +1,8 @@
-// End-to-end tests: Send and Receive on two threads joined by an in-memory pipe.
+// End-to-end tests: Send and Receive on two threads joined by an in-memory pipe, with one
+// packet per message or in batches.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "fsutil/batch_stream.h"
 #include "fsutil/receiver.h"
 #include "fsutil/sender.h"
 #include "fsutil/testing/temp_tree.h"
@@ -36,17 +39,70 @@ struct Transfer {
   int64_t progress = 0;
 };
 
-Transfer Sync(const std::string& src, const std::string& dest, const WalkOptions& walk = {},
-              ReceiveOptions recv = {}) {
-  Transfer t;
-  auto [a, b] = NewInMemoryPipe();
-  recv.progress = [&t](int64_t bytes) { t.progress = bytes; };
-  std::thread sender(
-      [&, &a = a] { t.send = Send(Context::Background(), *a, src, walk, &t.send_stats); });
-  t.receive = Receive(Context::Background(), *b, dest, recv, &t.receive_stats);
-  sender.join();
-  return t;
+// The stream the transfer runs over: one packet per message, or batches (batch_stream.h) with
+// the real limits or with tiny ones, so that batches split listings and files everywhere.
+enum class Wire { kPackets, kBatches, kTinyBatches };
+
+std::string WireName(const ::testing::TestParamInfo<Wire>& info) {
+  switch (info.param) {
+    case Wire::kPackets:
+      return "Packets";
+    case Wire::kBatches:
+      return "Batches";
+    case Wire::kTinyBatches:
+      return "TinyBatches";
+  }
+  return "Unknown";
 }
+
+// Two connected PacketStreams over `wire`, each direction holding up to `capacity` messages.
+class StreamPair {
+ public:
+  StreamPair(Wire wire, size_t capacity) {
+    if (wire == Wire::kPackets) {
+      auto [a, b] = NewInMemoryPipe(capacity);
+      a_ = std::move(a);
+      b_ = std::move(b);
+      return;
+    }
+    auto [ta, tb] = NewInMemoryBatchPipe(capacity);
+    ta_ = std::move(ta);
+    tb_ = std::move(tb);
+    BatchingPacketStream::Limits limits;
+    if (wire == Wire::kTinyBatches) {
+      limits.max_packets = 3;
+      limits.max_bytes = 40 * 1024;
+      limits.max_queued = 0;
+    }
+    a_ = std::make_unique<BatchingPacketStream>(*ta_, limits);
+    b_ = std::make_unique<BatchingPacketStream>(*tb_, limits);
+  }
+  PacketStream& a() { return *a_; }
+  PacketStream& b() { return *b_; }
+
+ private:
+  std::unique_ptr<BatchTransport> ta_, tb_;  // declared first: they outlive the streams
+  std::unique_ptr<PacketStream> a_, b_;
+};
+
+class TransferTest : public ::testing::TestWithParam<Wire> {
+ protected:
+  Transfer Sync(const std::string& src, const std::string& dest, const WalkOptions& walk = {},
+                ReceiveOptions recv = {}) {
+    Transfer t;
+    StreamPair pipe(GetParam(), 4);
+    recv.progress = [&t](int64_t bytes) { t.progress = bytes; };
+    std::thread sender(
+        [&] { t.send = Send(Context::Background(), pipe.a(), src, walk, &t.send_stats); });
+    t.receive = Receive(Context::Background(), pipe.b(), dest, recv, &t.receive_stats);
+    sender.join();
+    return t;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Wires, TransferTest,
+                         ::testing::Values(Wire::kPackets, Wire::kBatches, Wire::kTinyBatches),
+                         WireName);
 
 // Source trees get explicit mtimes so that directory times are part of the comparison.
 void BuildTree(const TempDir& t, bool* has_xattr) {
@@ -75,7 +131,7 @@ void BuildTree(const TempDir& t, bool* has_xattr) {
   }
 }
 
-TEST(TransferTest, RoundTripsATree) {
+TEST_P(TransferTest, RoundTripsATree) {
   TempDir t;
   bool has_xattr = false;
   BuildTree(t, &has_xattr);
@@ -110,7 +166,7 @@ TEST(TransferTest, RoundTripsATree) {
   EXPECT_GT(r.progress, content);
 }
 
-TEST(TransferTest, ResyncRequestsOnlyTheChangedFile) {
+TEST_P(TransferTest, ResyncRequestsOnlyTheChangedFile) {
   TempDir t;
   bool has_xattr = false;
   BuildTree(t, &has_xattr);
@@ -135,7 +191,7 @@ TEST(TransferTest, ResyncRequestsOnlyTheChangedFile) {
   EXPECT_EQ(r.receive_stats.files_requested, 0);
 }
 
-TEST(TransferTest, MetadataOnlyChangeIsDetected) {
+TEST_P(TransferTest, MetadataOnlyChangeIsDetected) {
   TempDir t;
   MakeDir(t.Sub("src"));
   WriteFile(t.Sub("src/f"), "same");
@@ -147,7 +203,7 @@ TEST(TransferTest, MetadataOnlyChangeIsDetected) {
   EXPECT_EQ(DescribeTree(t.Sub("dest")), DescribeTree(t.Sub("src")));
 }
 
-TEST(TransferTest, EntriesWrittenCountsEveryChangeAndOnlyChanges) {
+TEST_P(TransferTest, EntriesWrittenCountsEveryChangeAndOnlyChanges) {
   TempDir t;
   MakeDir(t.Sub("src"));
   MakeDir(t.Sub("src/d"));
@@ -166,7 +222,7 @@ TEST(TransferTest, EntriesWrittenCountsEveryChangeAndOnlyChanges) {
   EXPECT_GE(r.receive_stats.entries_written, 1);
 }
 
-TEST(TransferTest, EntriesGoneFromTheSourceAreRemoved) {
+TEST_P(TransferTest, EntriesGoneFromTheSourceAreRemoved) {
   TempDir t;
   bool has_xattr = false;
   BuildTree(t, &has_xattr);
@@ -187,7 +243,7 @@ TEST(TransferTest, EntriesGoneFromTheSourceAreRemoved) {
   EXPECT_EQ(DescribeTree(t.Sub("dest")), DescribeTree(t.Sub("src")));
 }
 
-TEST(TransferTest, TypeChangesReplaceEntries) {
+TEST_P(TransferTest, TypeChangesReplaceEntries) {
   TempDir t;
   MakeDir(t.Sub("src"));
   WriteFile(t.Sub("src/becomes_dir"), "x");
@@ -208,7 +264,7 @@ TEST(TransferTest, TypeChangesReplaceEntries) {
   EXPECT_EQ(DescribeTree(t.Sub("dest")), DescribeTree(t.Sub("src")));
 }
 
-TEST(TransferTest, WithoutChownFilesBelongToTheReceiver) {
+TEST_P(TransferTest, WithoutChownFilesBelongToTheReceiver) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to create files owned by another user";
   TempDir t;
   MakeDir(t.Sub("src"));
@@ -237,7 +293,7 @@ TEST(TransferTest, WithoutChownFilesBelongToTheReceiver) {
   EXPECT_EQ(r.receive_stats.files_requested, 0);
 }
 
-TEST(TransferTest, FiltersApplyOnTheSendingSide) {
+TEST_P(TransferTest, FiltersApplyOnTheSendingSide) {
   TempDir t;
   MakeDir(t.Sub("src"));
   MakeDir(t.Sub("src/app"));
@@ -271,7 +327,7 @@ TEST(TransferTest, FiltersApplyOnTheSendingSide) {
   EXPECT_FALSE(Exists(t.Sub("follow/node_modules")));
 }
 
-TEST(TransferTest, SenderFailureReachesTheReceiverAsError) {
+TEST_P(TransferTest, SenderFailureReachesTheReceiverAsError) {
   TempDir t;
   Transfer r = Sync(t.Sub("no-such-dir"), t.Sub("dest"));
   EXPECT_EQ(r.send.code(), Code::kNotFound) << r.send.ToString();
@@ -280,7 +336,7 @@ TEST(TransferTest, SenderFailureReachesTheReceiverAsError) {
   EXPECT_NE(r.receive.message().find("no-such-dir"), std::string::npos) << r.receive.message();
 }
 
-TEST(TransferTest, ReceiverFailureReachesTheSenderAsError) {
+TEST_P(TransferTest, ReceiverFailureReachesTheSenderAsError) {
   TempDir t;
   MakeDir(t.Sub("src"));
   WriteFile(t.Sub("src/f"), "x");
@@ -291,25 +347,112 @@ TEST(TransferTest, ReceiverFailureReachesTheSenderAsError) {
   EXPECT_NE(r.send.message().find("error from receiver:"), std::string::npos);
 }
 
-TEST(TransferTest, CancellingTheReceiverStopsBothSides) {
+TEST_P(TransferTest, CancellingTheReceiverStopsBothSides) {
   TempDir t;
   MakeDir(t.Sub("src"));
   WriteFile(t.Sub("src/f"), testing::Content(1 << 20, 5));
-  auto [a, b] = NewInMemoryPipe(1);
+  StreamPair pipe(GetParam(), 1);
   Context ctx = Context::Background().Child();
   Status send;
   std::thread sender(
-      [&, &a = a] { send = Send(Context::Background(), *a, t.Sub("src"), {}, nullptr); });
+      [&] { send = Send(Context::Background(), pipe.a(), t.Sub("src"), {}, nullptr); });
   ReceiveOptions opts;
   std::atomic<bool> cancelled{false};
   opts.progress = [&](int64_t) {
     if (!cancelled.exchange(true)) ctx.Cancel(Cancelled("build cancelled"));
   };
-  Status recv = Receive(ctx, *b, t.Sub("dest"), opts, nullptr);
+  Status recv = Receive(ctx, pipe.b(), t.Sub("dest"), opts, nullptr);
   sender.join();
   EXPECT_EQ(recv.code(), Code::kCancelled);
   EXPECT_NE(recv.message().find("build cancelled"), std::string::npos);
   EXPECT_FALSE(send.ok());
+}
+
+// ReceiveOptions for a resync into the dest of `prev`, with what it learnt about xattrs (as the
+// local source does) or without.
+ReceiveOptions Resync(const Transfer& prev, bool hint) {
+  ReceiveOptions o;
+  if (hint && prev.receive_stats.xattr_paths.has_value()) {
+    o.dest_xattr_paths.emplace(prev.receive_stats.xattr_paths->begin(),
+                               prev.receive_stats.xattr_paths->end());
+  }
+  return o;
+}
+
+TEST_P(TransferTest, XattrChangesAreTransferredWithAndWithoutTheXattrHint) {
+  for (bool hint : {false, true}) {
+    SCOPED_TRACE(hint ? "with dest_xattr_paths" : "without dest_xattr_paths");
+    TempDir t;
+    const std::string s = t.Sub("src");
+    MakeDir(s);
+    MakeDir(s + "/d");
+    WriteFile(s + "/d/f", "f");
+    WriteFile(s + "/g", "g");
+    WriteFile(s + "/h", "h");
+    if (!testing::TrySetXattr(s + "/d", "user.a", "1")) GTEST_SKIP() << "no user xattrs here";
+    ASSERT_TRUE(testing::TrySetXattr(s + "/d/f", "user.b", "2"));
+    Transfer r = Sync(s, t.Sub("dest"));
+    ASSERT_TRUE(r.receive.ok()) << r.receive.ToString();
+    EXPECT_EQ(DescribeTree(t.Sub("dest")), DescribeTree(s));
+    EXPECT_EQ(r.receive_stats.xattr_paths, (std::vector<std::string>{"d", "d/f"}));
+
+    // Removed from a directory (kept, so the xattr must be taken off it), changed on a file,
+    // added to a file that had none.
+    ASSERT_EQ(lremovexattr((s + "/d").c_str(), "user.a"), 0);
+    ASSERT_TRUE(testing::TrySetXattr(s + "/d/f", "user.b", "22"));
+    ASSERT_TRUE(testing::TrySetXattr(s + "/g", "user.c", "3"));
+    r = Sync(s, t.Sub("dest"), {}, Resync(r, hint));
+    ASSERT_TRUE(r.receive.ok()) << r.receive.ToString();
+    EXPECT_EQ(DescribeTree(t.Sub("dest")), DescribeTree(s));
+    EXPECT_EQ(r.receive_stats.files_requested, 2);  // d/f and g; d only changes metadata
+    EXPECT_EQ(r.receive_stats.xattr_paths, (std::vector<std::string>{"d/f", "g"}));
+
+    // Nothing changed: nothing is requested or written.
+    r = Sync(s, t.Sub("dest"), {}, Resync(r, hint));
+    ASSERT_TRUE(r.receive.ok()) << r.receive.ToString();
+    EXPECT_EQ(r.receive_stats.files_requested, 0);
+    EXPECT_EQ(r.receive_stats.entries_written, 0);
+    EXPECT_EQ(DescribeTree(t.Sub("dest")), DescribeTree(s));
+  }
+}
+
+// dest is changed behind the receiver's back here only to observe what the hint saves: with it,
+// an entry listed without xattrs that had none is not read; without it, every entry is.
+TEST_P(TransferTest, XattrHintSkipsReadingEntriesThatHadNone) {
+  TempDir t;
+  MakeDir(t.Sub("src"));
+  WriteFile(t.Sub("src/f"), "f");
+  Transfer r = Sync(t.Sub("src"), t.Sub("dest"));
+  ASSERT_TRUE(r.receive.ok());
+  EXPECT_EQ(r.receive_stats.xattr_paths, std::vector<std::string>{});
+  if (!testing::TrySetXattr(t.Sub("dest/f"), "user.stray", "x")) {
+    GTEST_SKIP() << "no user xattrs here";
+  }
+  Transfer hinted = Sync(t.Sub("src"), t.Sub("dest"), {}, Resync(r, true));
+  ASSERT_TRUE(hinted.receive.ok());
+  EXPECT_EQ(hinted.receive_stats.files_requested, 0);
+  Transfer full = Sync(t.Sub("src"), t.Sub("dest"), {}, Resync(r, false));
+  ASSERT_TRUE(full.receive.ok());
+  EXPECT_EQ(full.receive_stats.files_requested, 1);
+  EXPECT_EQ(DescribeTree(t.Sub("dest")), DescribeTree(t.Sub("src")));
+}
+
+// A hardlink shares its target's inode, and so its xattrs: it counts as a path with xattrs.
+TEST_P(TransferTest, XattrsOfAFormerHardlinkAreCompared) {
+  TempDir t;
+  const std::string s = t.Sub("src");
+  MakeDir(s);
+  WriteFile(s + "/a", "shared");
+  if (!testing::TrySetXattr(s + "/a", "user.x", "1")) GTEST_SKIP() << "no user xattrs here";
+  MakeHardlink(s + "/a", s + "/b");
+  Transfer r = Sync(s, t.Sub("dest"));
+  ASSERT_TRUE(r.receive.ok()) << r.receive.ToString();
+  EXPECT_EQ(r.receive_stats.xattr_paths, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(unlink((s + "/a").c_str()), 0);
+  ASSERT_EQ(lremovexattr((s + "/b").c_str(), "user.x"), 0);
+  r = Sync(s, t.Sub("dest"), {}, Resync(r, true));
+  ASSERT_TRUE(r.receive.ok()) << r.receive.ToString();
+  EXPECT_EQ(DescribeTree(t.Sub("dest")), DescribeTree(s));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "fsutil/walker.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <climits>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "fsutil/filemode.h"
@@ -29,10 +31,24 @@ using PatternSet = PatternMatcher::PatternSet;
 struct Frame {
   const Frame* parent = nullptr;
   std::string rel;
+  std::string name;  // last component of rel
   struct stat st {};
   mutable bool emitted = false;
   MatchInfo include;
   MatchInfo exclude;
+  int fd = -1;  // the directory, open while it is walked: entries are looked up relative to it
+};
+
+// Closes a directory fd when its walk ends.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  FdCloser(const FdCloser&) = delete;  // would close twice
+  FdCloser& operator=(const FdCloser&) = delete;
+  ~FdCloser() { close(fd_); }
+
+ private:
+  int fd_;
 };
 
 class Walker {
@@ -67,13 +83,30 @@ class Walker {
     return Status::Ok();
   }
 
+  // Opens the directory `dir`, relative to its parent (whose walk is under way), if any.
+  Result<int> OpenDir(const Frame& dir) {
+    const int at = dir.parent == nullptr ? AT_FDCWD : dir.parent->fd;
+    const std::string& name = dir.parent == nullptr ? root_ : dir.name;
+    int fd = openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      return ErrnoStatus(errno, "open directory " + (dir.rel.empty() ? root_ : Host(dir.rel)));
+    }
+    return fd;
+  }
+
   std::string Host(const std::string& rel) const {
     return root_ == "/" ? "/" + rel : root_ + "/" + rel;
   }
 
-  Result<std::vector<std::string>> ReadDirSorted(const std::string& host) {
-    DIR* d = opendir(host.c_str());
-    if (d == nullptr) return ErrnoStatus(errno, "open directory " + host);
+  Result<std::vector<std::string>> ReadDirSorted(int fd, const std::string& host) {
+    int list_fd = dup(fd);  // closedir closes it
+    if (list_fd < 0) return ErrnoStatus(errno, "open directory " + host);
+    DIR* d = fdopendir(list_fd);
+    if (d == nullptr) {
+      int err = errno;
+      close(list_fd);
+      return ErrnoStatus(err, "open directory " + host);
+    }
     std::vector<std::string> names;
     errno = 0;
     while (dirent* e = readdir(d)) {
@@ -87,9 +120,16 @@ class Walker {
     return names;
   }
 
-  Status WalkDir(const Frame& dir) {
+  Status WalkDir(Frame& dir) {
     const std::string host = dir.rel.empty() ? root_ : Host(dir.rel);
-    Result<std::vector<std::string>> names = ReadDirSorted(host);
+    Result<int> fd = OpenDir(dir);
+    std::optional<FdCloser> closer;
+    if (fd.ok()) {
+      closer.emplace(*fd);
+      dir.fd = *fd;
+    }
+    Result<std::vector<std::string>> names =
+        fd.ok() ? ReadDirSorted(*fd, host) : Result<std::vector<std::string>>(fd.status());
     if (!names.ok()) {
       // An unreadable directory that is itself filtered out is not an error (as upstream).
       if (!dir.emitted && names.status().code() == Code::kPermissionDenied) return Status::Ok();
@@ -100,7 +140,8 @@ class Walker {
       Frame f;
       f.parent = &dir;
       f.rel = dir.rel.empty() ? name : dir.rel + "/" + name;
-      if (lstat(Host(f.rel).c_str(), &f.st) != 0) {
+      f.name = name;
+      if (fstatat(dir.fd, name.c_str(), &f.st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;  // removed while walking
         return ErrnoStatus(errno, "lstat " + Host(f.rel));
       }
@@ -117,7 +158,7 @@ class Walker {
       }
       if (!skip) {
         KILN_RETURN_IF_ERROR(EmitParents(dir));
-        KILN_RETURN_IF_ERROR(Emit(f.rel, f.st));
+        KILN_RETURN_IF_ERROR(Emit(f));
         f.emitted = true;
       }
       if (is_dir) KILN_RETURN_IF_ERROR(WalkDir(f));
@@ -128,12 +169,16 @@ class Walker {
   Status EmitParents(const Frame& dir) {
     if (dir.emitted) return Status::Ok();
     KILN_RETURN_IF_ERROR(EmitParents(*dir.parent));
-    KILN_RETURN_IF_ERROR(Emit(dir.rel, dir.st));
+    KILN_RETURN_IF_ERROR(Emit(dir));
     dir.emitted = true;
     return Status::Ok();
   }
 
-  Status Emit(const std::string& rel, const struct stat& st) {
+  // `f` is not the root, so its parent's walk is under way and the parent is open.
+  Status Emit(const Frame& f) {
+    const std::string& rel = f.rel;
+    const struct stat& st = f.st;
+    const int parent_fd = f.parent->fd;
     Stat s;
     s.set_path(rel);
     s.set_mode(GoFileMode(st.st_mode) & ~kModeSocket);
@@ -144,7 +189,7 @@ class Walker {
     if (!S_ISDIR(st.st_mode)) s.set_size(st.st_size);
     if (S_ISLNK(st.st_mode)) {
       std::string target(static_cast<size_t>(st.st_size) + 256, '\0');
-      ssize_t n = readlink(host.c_str(), target.data(), target.size());
+      ssize_t n = readlinkat(parent_fd, f.name.c_str(), target.data(), target.size());
       if (n < 0) return ErrnoStatus(errno, "readlink " + host);
       target.resize(static_cast<size_t>(n));
       s.set_linkname(std::move(target));
@@ -160,7 +205,8 @@ class Walker {
         s.set_size(0);
       }
     }
-    KILN_ASSIGN_OR_RETURN(internal::XattrMap xattrs, internal::ReadXattrs(host));
+    KILN_ASSIGN_OR_RETURN(internal::XattrMap xattrs,
+                          internal::ReadXattrsAt(parent_fd, f.name, host));
     for (auto& [k, v] : xattrs) (*s.mutable_xattrs())[k] = std::move(v);
     return fn_(std::move(s));
   }

@@ -4,6 +4,9 @@
 #include <grpcpp/impl/codegen/sync_stream.h>
 
 #include "filesync/filesync.grpc.pb.h"
+#include "fsutil/batch_stream.h"
+#include "kiln/filesync.grpc.pb.h"
+#include "util/log.h"
 
 namespace kiln::session {
 
@@ -66,6 +69,27 @@ class TypedPacketStream : public fsutil::PacketStream {
  private:
   grpc::ClientContext* cc_;
   grpc::ClientReaderWriter<::fsutil::types::Packet, ::fsutil::types::Packet>* rw_;
+};
+
+// kiln's DiffCopyBatch stream as a fsutil::BatchTransport (wrapped in BatchingPacketStream).
+class ClientBatchTransport : public fsutil::BatchTransport {
+ public:
+  using Stream = grpc::ClientReaderWriter<fsutil::PacketBatch, fsutil::PacketBatch>;
+  ClientBatchTransport(grpc::ClientContext* cc, Stream* rw) : cc_(cc), rw_(rw) {}
+  Status Write(const fsutil::PacketBatch& batch) override {
+    if (!rw_->Write(batch)) return Unavailable("session stream closed while sending");
+    return Status::Ok();
+  }
+  Result<bool> Read(fsutil::PacketBatch* batch) override { return rw_->Read(batch); }
+  Status CloseWrite() override {
+    rw_->WritesDone();
+    return Status::Ok();
+  }
+  void Cancel(const Status&) override { cc_->TryCancel(); }
+
+ private:
+  grpc::ClientContext* cc_;
+  Stream* rw_;
 };
 
 using RawStream = grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
@@ -158,8 +182,10 @@ class RawFileSendWriter : public FileSendWriter {
 Status SyncLocalDir(const Context& ctx, Session& s, const LocalSyncRequest& req,
                     const std::string& dest, const fsutil::ReceiveOptions& opts,
                     fsutil::ReceiveStats* stats) {
-  if (!s.Supports(kFileSyncMethod)) {
-    return FailedPrecondition("no local sources enabled: the client session does not serve FileSync");
+  const bool batch = s.Supports(kFileSyncBatchMethod);
+  if (!batch && !s.Supports(kFileSyncMethod)) {
+    return FailedPrecondition(
+        "no local sources enabled: the client session does not serve FileSync");
   }
   grpc::ClientContext cc;
   cc.AddMetadata("dir-name", req.dir_name);
@@ -168,14 +194,33 @@ Status SyncLocalDir(const Context& ctx, Session& s, const LocalSyncRequest& req,
   AddValues(cc, "followpaths", req.follow_paths);
   auto cancel = ctx.OnCancel([&cc](const Status&) { cc.TryCancel(); });
   auto cancel_session = s.context().OnCancel([&cc](const Status&) { cc.TryCancel(); });
-  auto stub = moby::filesync::v1::FileSync::NewStub(s.channel());
-  auto rw = stub->DiffCopy(&cc);
-  TypedPacketStream ps(&cc, rw.get());
-  Status st = fsutil::Receive(ctx, ps, dest, opts, stats);
   // When the client ended the stream (its own error, e.g. an unknown dir name), Finish returns
   // that status; otherwise stop the call first so Finish cannot wait on a sender still going.
-  if (!st.ok() && st.code() != Code::kUnavailable) cc.TryCancel();
-  grpc::Status gs = rw->Finish();
+  auto stop_unless_ended = [&cc](const Status& st) {
+    if (!st.ok() && st.code() != Code::kUnavailable) cc.TryCancel();
+  };
+  log::Debug("local \"{}\": pulling over {}", req.dir_name,
+             batch ? kFileSyncBatchMethod : kFileSyncMethod);
+  Status st;
+  grpc::Status gs;
+  if (batch) {
+    auto stub = kiln::filesync::v1::FileSync::NewStub(s.channel());
+    auto rw = stub->DiffCopyBatch(&cc);
+    ClientBatchTransport transport(&cc, rw.get());
+    {
+      fsutil::BatchingPacketStream ps(transport);
+      st = fsutil::Receive(ctx, ps, dest, opts, stats);
+      stop_unless_ended(st);
+    }  // its writer thread is done with rw before Finish
+    gs = rw->Finish();
+  } else {
+    auto stub = moby::filesync::v1::FileSync::NewStub(s.channel());
+    auto rw = stub->DiffCopy(&cc);
+    TypedPacketStream ps(&cc, rw.get());
+    st = fsutil::Receive(ctx, ps, dest, opts, stats);
+    stop_unless_ended(st);
+    gs = rw->Finish();
+  }
   if (!st.ok()) {
     // The client's own error (e.g. a missing --local dir) says more than ours.
     if (!gs.ok() && gs.error_code() != grpc::StatusCode::CANCELLED) {

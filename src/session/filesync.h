@@ -16,6 +16,8 @@
 namespace kiln::session {
 
 inline constexpr char kFileSyncMethod[] = "/moby.filesync.v1.FileSync/DiffCopy";
+// kiln's batched FileSync (docs/dev/filesync-batch.md), used when the session advertises it.
+inline constexpr char kFileSyncBatchMethod[] = "/kiln.filesync.v1.FileSync/DiffCopyBatch";
 inline constexpr char kFileSendMethod[] = "/moby.filesync.v1.FileSend/DiffCopy";
 
 struct LocalSyncRequest {
@@ -25,7 +27,8 @@ struct LocalSyncRequest {
   std::vector<std::string> follow_paths;
 };
 
-// Makes `dest` mirror the client's directory (only changed files are transferred).
+// Makes `dest` mirror the client's directory (only changed files are transferred), over
+// DiffCopyBatch when the session serves it, else over BuildKit's DiffCopy.
 Status SyncLocalDir(const Context& ctx, Session& s, const LocalSyncRequest& req,
                     const std::string& dest, const fsutil::ReceiveOptions& opts,
                     fsutil::ReceiveStats* stats);
@@ -43,7 +46,8 @@ class FileSendWriter {
   virtual Status Close() = 0;
 };
 
-Result<std::unique_ptr<FileSendWriter>> OpenFileSend(const Context& ctx, Session& s, int exporter_id,
+Result<std::unique_ptr<FileSendWriter>> OpenFileSend(const Context& ctx, Session& s,
+                                                     int exporter_id,
                                                      const std::map<std::string, std::string>& md);
 
 }  // namespace kiln::session

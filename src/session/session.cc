@@ -64,7 +64,7 @@ Status Manager::Serve(const Context& ctx, const SessionHeaders& h, ByteTunnel& t
   });
   // Channel bytes -> client.
   std::thread out([&tunnel, ours] {
-    std::string buf(32 * 1024, '\0');
+    std::string buf(256 * 1024, '\0');  // per tunnel message; the stream is unframed
     for (;;) {
       ssize_t n = ::read(ours, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;

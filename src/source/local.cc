@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,10 @@
 namespace kiln::source {
 
 namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 
 Result<std::vector<std::string>> JsonList(const pb::SourceOp& op, const std::string& key) {
   auto it = op.attrs().find(key);
@@ -33,24 +38,43 @@ std::string Attr(const pb::SourceOp& op, const std::string& key) {
   return it == op.attrs().end() ? "" : it->second;
 }
 
-// Small JSON sidecar remembering the last sync's content digest and ref across restarts.
-void SaveMeta(const std::string& path, const std::string& digest, const std::string& ref) {
+// Small JSON sidecar remembering the last sync's content digest, ref and xattr paths across
+// restarts. It is reset before each sync, so what it holds describes a completed one.
+struct Meta {
+  std::string digest;
+  std::string ref;
+  std::optional<std::vector<std::string>> xattr_paths;
+};
+
+void SaveMeta(const std::string& path, const Meta& meta) {
+  nlohmann::json j{{"digest", meta.digest}, {"ref", meta.ref}};
+  if (meta.xattr_paths.has_value()) j["xattr_paths"] = *meta.xattr_paths;
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    out << nlohmann::json{{"digest", digest}, {"ref", ref}}.dump();
+    out << j.dump();
   }
   std::rename(tmp.c_str(), path.c_str());
 }
 
-void LoadMeta(const std::string& path, std::string* digest, std::string* ref) {
+Meta LoadMeta(const std::string& path) {
+  Meta m;
   std::ifstream in(path);
-  if (!in) return;
+  if (!in) return m;
   std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto j = nlohmann::json::parse(s, nullptr, false);
-  if (!j.is_object()) return;
-  *digest = j.value("digest", "");
-  *ref = j.value("ref", "");
+  if (!j.is_object()) return m;
+  m.digest = j.value("digest", "");
+  m.ref = j.value("ref", "");
+  if (auto it = j.find("xattr_paths"); it != j.end() && it->is_array()) {
+    std::vector<std::string> paths;
+    for (const auto& e : *it) {
+      if (!e.is_string()) return m;  // malformed: unknown
+      paths.push_back(e.get<std::string>());
+    }
+    m.xattr_paths = std::move(paths);
+  }
+  return m;
 }
 
 }  // namespace
@@ -108,7 +132,10 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
   std::filesystem::create_directories(fs, ec);
   if (ec) return Internal("create local sync dir " + fs + ": " + ec.message());
   if (!sd->loaded) {
-    LoadMeta(dir + "/meta.json", &sd->last_digest, &sd->last_ref);
+    Meta m = LoadMeta(dir + "/meta.json");
+    sd->last_digest = std::move(m.digest);
+    sd->last_ref = std::move(m.ref);
+    sd->xattr_paths = std::move(m.xattr_paths);
     sd->loaded = true;
   }
 
@@ -116,18 +143,30 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
   std::string status_id = "transferring " + id.name + ":";
   int64_t bytes = 0;  // bytes on the wire, as BuildKit reports them
   fsutil::ReceiveOptions ro;
+  // The receiver reports every packet: tens of thousands of updates for a large context, each
+  // one a status line streamed to the client. Pass on one per interval (BuildKit's progress
+  // readers likewise keep only the latest value per id); the final count follows the sync.
+  SteadyClock::time_point last_report;
   ro.progress = [&](int64_t total) {
     bytes = total;
-    if (progress) progress->Status(status_id, bytes, 0, false);
+    SteadyClock::time_point now = SteadyClock::now();
+    if (progress == nullptr || now - last_report < kProgressInterval) return;
+    last_report = now;
+    progress->Status(status_id, bytes, 0, false);
   };
+  if (sd->xattr_paths.has_value()) {
+    ro.dest_xattr_paths.emplace(sd->xattr_paths->begin(), sd->xattr_paths->end());
+  }
   fsutil::ReceiveStats stats;
   // A failed or cancelled sync leaves the dir half-updated: forget its digest so the next one
-  // recomputes it.
+  // recomputes it, and what it knew about xattrs so the next one reads them all.
   std::string prev_digest = sd->last_digest;
   sd->last_digest.clear();
-  SaveMeta(dir + "/meta.json", "", "");
+  sd->xattr_paths.reset();
+  SaveMeta(dir + "/meta.json", Meta{});
   Status st = session::SyncLocalDir(ctx, *sess, req, fs, ro, &stats);
   if (!st.ok()) return st;
+  sd->xattr_paths = std::move(stats.xattr_paths);
   if (progress) progress->Status(status_id, bytes, 0, true);
 
   LocalResult res;
@@ -162,7 +201,7 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
     KILN_ASSIGN_OR_RETURN(res.ref, m.Commit());
   }
   sd->last_ref = res.ref.id();
-  SaveMeta(dir + "/meta.json", sd->last_digest, sd->last_ref);
+  SaveMeta(dir + "/meta.json", Meta{sd->last_digest, sd->last_ref, sd->xattr_paths});
   return res;
 }
 

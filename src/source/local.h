@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@ struct LocalIdentifier {
 Result<LocalIdentifier> ParseLocal(const pb::SourceOp& op);
 
 struct LocalResult {
-  Digest content;          // checksum of what was received
+  Digest content;           // checksum of what was received
   cache::ImmutableRef ref;  // the tree as a ref
   int64_t files_transferred = 0;
   int64_t bytes_transferred = 0;
@@ -52,6 +53,9 @@ class LocalSource {
     bool loaded = false;
     std::string last_digest;  // content of the last sync, "" if unknown
     std::string last_ref;     // ref holding that content
+    // ReceiveStats::xattr_paths of the last sync, when it completed: lets the next one skip
+    // reading the xattrs of entries that have none (fsutil::ReceiveOptions::dest_xattr_paths).
+    std::optional<std::vector<std::string>> xattr_paths;
   };
   std::shared_ptr<SyncDir> DirFor(const std::string& key);
 

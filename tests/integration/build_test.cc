@@ -32,6 +32,10 @@ std::string SampleDefinition() {
   return merged.Marshal()->SerializeAsString();
 }
 
+// kilnd --debug names the FileSync method of each local pull.
+constexpr char kBatchPull[] = "\"context\": pulling over /kiln.filesync.v1.FileSync/DiffCopyBatch";
+constexpr char kStandardPull[] = "\"context\": pulling over /moby.filesync.v1.FileSync/DiffCopy";
+
 class BuildTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -68,6 +72,48 @@ TEST_F(BuildTest, LocalCopyMkfileMergeProducesExpectedBytes) {
   struct stat st;
   ASSERT_EQ(stat((out_ + "/app/run.sh").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0755u);
+  // kilnctl serves kiln's batched FileSync, and kilnd used it.
+  EXPECT_NE(daemon_.Log().find(kBatchPull), std::string::npos) << daemon_.Log();
+}
+
+// With KILN_NO_BATCH_SYNC=1 kilnctl serves only BuildKit's FileSync.DiffCopy, as buildctl does:
+// kilnd must fall back to it for a first sync, a change and a no-change resync, and a later
+// batched sync must carry on from the same sync directory.
+TEST_F(BuildTest, StandardDiffCopyWithoutTheBatchMethod) {
+  const std::string def = SampleDefinition();
+  auto build = [&](bool batch) {
+    std::map<std::string, std::string> env;
+    if (!batch) env["KILN_NO_BATCH_SYNC"] = "1";
+    return itest::Run(
+        {BinDir() + "/kilnctl", "--addr", daemon_.addr(), "build", "--progress=rawjson", "--local",
+         "context=" + ctx_, "--output", "type=local,dest=" + out_},
+        def, env);
+  };
+  auto r = build(false);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/app/hello.txt"), "hello\n");
+  EXPECT_EQ(ReadFile(out_ + "/docs/big.bin"), std::string(200000, 'x'));
+  EXPECT_GT(StatusCurrent(r.err, "transferring context:"), 200000);
+
+  WriteFile(ctx_ + "/b/readme.md", "# docs v3\n");
+  r = build(false);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/docs/readme.md"), "# docs v3\n");
+  EXPECT_LT(StatusCurrent(r.err, "transferring context:"), 2000);
+  r = build(false);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(ParseRawJson(r.err)["merge app and docs"].cached);
+  std::string log = daemon_.Log();
+  EXPECT_NE(log.find(kStandardPull), std::string::npos) << log;
+  EXPECT_EQ(log.find(kBatchPull), std::string::npos) << log;
+
+  WriteFile(ctx_ + "/a/hello.txt", "hello again\n");
+  r = build(true);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/app/hello.txt"), "hello again\n");
+  EXPECT_EQ(ReadFile(out_ + "/docs/readme.md"), "# docs v3\n");
+  EXPECT_LT(StatusCurrent(r.err, "transferring context:"), 2000);
+  EXPECT_NE(daemon_.Log().find(kBatchPull), std::string::npos);
 }
 
 TEST_F(BuildTest, SecondBuildIsFullyCachedAndTransfersNothing) {

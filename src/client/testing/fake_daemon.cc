@@ -14,9 +14,11 @@
 
 #include "client/grpc_status.h"
 #include "filesync/filesync.grpc.pb.h"
+#include "fsutil/batch_stream.h"
 #include "fsutil/receiver.h"
 #include "fsutil/sender.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "kiln/filesync.grpc.pb.h"
 
 namespace kiln::client::testing {
 
@@ -46,6 +48,26 @@ class ClientPacketStream : public fsutil::PacketStream {
  private:
   grpc::ClientContext* ctx_;
   grpc::ClientReaderWriterInterface<Packet, Packet>* s_;
+};
+
+// fsutil::BatchTransport over the client side of a DiffCopyBatch call.
+class ClientBatchTransport : public fsutil::BatchTransport {
+ public:
+  using Stream = grpc::ClientReaderWriterInterface<fsutil::PacketBatch, fsutil::PacketBatch>;
+  ClientBatchTransport(grpc::ClientContext* ctx, Stream* s) : ctx_(ctx), s_(s) {}
+  Status Write(const fsutil::PacketBatch& b) override {
+    return s_->Write(b) ? Status::Ok() : Unavailable("stream closed");
+  }
+  Result<bool> Read(fsutil::PacketBatch* b) override { return s_->Read(b); }
+  Status CloseWrite() override {
+    s_->WritesDone();
+    return Status::Ok();
+  }
+  void Cancel(const Status&) override { ctx_->TryCancel(); }
+
+ private:
+  grpc::ClientContext* ctx_;
+  Stream* s_;
 };
 
 std::string Header(const grpc::ServerContext* ctx, const std::string& key) {
@@ -85,16 +107,30 @@ class FakeDaemon::Impl {
     return it == sessions.end() ? nullptr : it->second.channel;
   }
 
-  Status Pull(const std::shared_ptr<grpc::Channel>& ch, const std::string& name) {
-    auto stub = moby::filesync::v1::FileSync::NewStub(ch);
+  Status Pull(const std::shared_ptr<grpc::Channel>& ch, const std::string& name, bool batch) {
     grpc::ClientContext c;
     c.AddMetadata("dir-name", name);
-    auto stream = stub->DiffCopy(&c);
-    ClientPacketStream ps(&c, stream.get());
     fsutil::ReceiveStats stats;
-    Status s = fsutil::Receive(Context::Background(), ps, pulled_root + "/" + name,
-                               fsutil::ReceiveOptions{}, &stats);
-    grpc::Status fin = stream->Finish();
+    Status s;
+    grpc::Status fin;
+    if (batch) {
+      auto stub = kiln::filesync::v1::FileSync::NewStub(ch);
+      auto stream = stub->DiffCopyBatch(&c);
+      ClientBatchTransport transport(&c, stream.get());
+      {
+        fsutil::BatchingPacketStream ps(transport);
+        s = fsutil::Receive(Context::Background(), ps, pulled_root + "/" + name,
+                            fsutil::ReceiveOptions{}, &stats);
+      }
+      fin = stream->Finish();
+    } else {
+      auto stub = moby::filesync::v1::FileSync::NewStub(ch);
+      auto stream = stub->DiffCopy(&c);
+      ClientPacketStream ps(&c, stream.get());
+      s = fsutil::Receive(Context::Background(), ps, pulled_root + "/" + name,
+                          fsutil::ReceiveOptions{}, &stats);
+      fin = stream->Finish();
+    }
     if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) return FromGrpcStatus(fin);
     return s;
   }
@@ -269,7 +305,7 @@ class ControlImpl final : public bk::Control::Service {
       }
     }
     for (const std::string& name : script.pull_locals) {
-      kiln::Status s = d_->Pull(ch, name);
+      kiln::Status s = d_->Pull(ch, name, script.pull_batch);
       {
         std::lock_guard<std::mutex> lock(d_->mu);
         d_->rec.pull_status[name] = s;

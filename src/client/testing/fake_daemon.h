@@ -23,6 +23,7 @@ namespace kiln::client::testing {
 
 struct FakeScript {
   std::vector<std::string> pull_locals;  // FileSync dir-names to pull into pulled_root/<name>
+  bool pull_batch = false;               // pull with kiln's DiffCopyBatch instead of DiffCopy
   bool check_health = false;
   std::string export_dir;    // sent with FileSend (fsutil packets) to exporter `export_id`
   std::string export_bytes;  // sent with FileSend (BytesMessage) to exporter `export_id`

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <string_view>
 
 #include "client/atomic_file.h"
 #include "client/build.h"
@@ -70,6 +71,9 @@ Result<client::BuildRequest> MakeRequest(const BuildFlags& f) {
   }
   req.frontend = f.frontend;
   req.frontend_in_solve = f.frontend_in_solve;
+  // Test knob (docs/dev/filesync-batch.md): serve only BuildKit's FileSync.DiffCopy.
+  const char* no_batch = getenv("KILN_NO_BATCH_SYNC");
+  req.batch_sync = no_batch == nullptr || *no_batch == '\0' || std::string_view(no_batch) == "0";
   if (f.frontend.empty()) {
     if (isatty(STDIN_FILENO) == 1) {
       return InvalidArgument("please specify --frontend or pipe LLB definition to stdin");
