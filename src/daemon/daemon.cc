@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <sys/stat.h>
@@ -66,6 +67,15 @@ Daemon::~Daemon() {
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
+  // gRPC's library-wide shutdown, run when the last server or channel goes, joins its executor
+  // threads, and after a session one of them can sit in a poll for up to 10 s (gRPC 1.51), so
+  // kilnd took 10 s to stop on SIGTERM now and then. The daemon holds one library reference for
+  // the life of the process: servers and channels still shut down, the library is left to exit.
+  static const bool grpc_held = [] {
+    grpc_init();
+    return true;
+  }();
+  (void)grpc_held;
   std::unique_ptr<Daemon> d(new Daemon());
   Core& c = d->impl_->core;
   c.config = cfg;

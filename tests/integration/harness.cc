@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cstring>
+
+#include <gtest/gtest.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -154,6 +156,8 @@ void Daemon::Stop() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  // A daemon must stop promptly on SIGTERM; one that hangs is a defect, not a test detail.
+  ADD_FAILURE() << "kilnd did not exit within 10 s of SIGTERM; killed it";
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;

@@ -1,5 +1,7 @@
 // kilnctl: the command-line client of kilnd, with buildctl's commands, flags and output.
 
+#include <grpc/grpc.h>
+
 #include <CLI/CLI.hpp>
 #include <vector>
 
@@ -10,6 +12,10 @@
 int main(int argc, char** argv) {
   using namespace kiln::kilnctl;
   InstallSignalHandling();
+  // One gRPC library reference held until exit: gRPC's library-wide shutdown (when the last
+  // channel or server goes) joins executor threads that can sit in a poll for up to 10 s after a
+  // session (gRPC 1.51), which made kilnctl linger after a build or a Ctrl-C now and then.
+  grpc_init();
 
   CLI::App app{"kilnctl: build utility for kilnd (buildctl-compatible)"};
   app.name("kilnctl");
