@@ -1,15 +1,10 @@
 #include "daemon/bridge_service.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <random>
 
 #include "daemon/control_service.h"
 #include "daemon/grpc_util.h"
 #include "llb/definition.h"
-#include "source/registry_credentials.h"
-#include "util/path.h"
 
 namespace kiln::daemon {
 
@@ -62,29 +57,34 @@ grpc::Status BridgeService::Ping(grpc::ServerContext*, const gw::PingRequest*, g
   return grpc::Status::OK;
 }
 
+namespace {
+
+// The build's frontend bridge, or why there is none any more.
+Result<std::shared_ptr<llbsolver::Bridge>> BridgeOf(BuildJob& job) {
+  std::lock_guard<std::mutex> l(job.mu);
+  if (!job.bridge_api) return FailedPrecondition("build has finished");
+  return job.bridge_api;
+}
+
+}  // namespace
+
 grpc::Status BridgeService::Solve(grpc::ServerContext* sc, const gw::SolveRequest* req,
                                   gw::SolveResponse* resp) {
   CallContext cc(core_->ctx, sc);
   auto job = JobOf(cc.ctx(), sc);
   if (!job.ok()) return ToGrpc(job.status());
+  auto bridge = BridgeOf(**job);
+  if (!bridge.ok()) return ToGrpc(bridge.status());
   frontend::SolveResult result;
   if (!req->frontend().empty()) {
-    auto fe = core_->frontends.Get(req->frontend());
-    if (!fe.ok()) return ToGrpc(fe.status());
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "frontend " + req->frontend() + " cannot run yet");
-  }
-  if (req->has_definition() && req->definition().def_size() > 0) {
-    std::shared_ptr<solver::Job> sj;
-    std::vector<std::string> entitlements;
-    {
-      std::lock_guard<std::mutex> l((*job)->mu);
-      sj = (*job)->job;
-      entitlements = (*job)->entitlements;
-    }
-    if (!sj) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "build has finished");
-    auto r = core_->llb->Solve(cc.ctx(), sj, req->definition(), entitlements);
+    std::map<std::string, std::string> opts(req->frontendopt().begin(), req->frontendopt().end());
+    auto r = (*bridge)->SolveFrontend(cc.ctx(), req->frontend(), opts);
     if (!r.ok()) return ToGrpc(r.status());
-    result.ref = *r;
+    result = std::move(*r);
+  } else if (req->has_definition() && req->definition().def_size() > 0) {
+    auto r = (*bridge)->Solve(cc.ctx(), req->definition());
+    if (!r.ok()) return ToGrpc(r.status());
+    result = std::move(*r);
   }
   std::string id = NewRefID();
   {
@@ -96,36 +96,33 @@ grpc::Status BridgeService::Solve(grpc::ServerContext* sc, const gw::SolveReques
     }
   }
   if (req->allowresultreturn()) {
-    auto* ref = resp->mutable_result()->mutable_ref();
+    auto* res = resp->mutable_result();
+    auto* ref = res->mutable_ref();
     ref->set_id(result.ref ? id : "");
     if (req->has_definition()) *ref->mutable_def() = req->definition();
+    for (const auto& [k, v] : result.metadata) (*res->mutable_metadata())[k] = v;
   } else {
     resp->set_ref(result.ref ? id : "");
   }
   return grpc::Status::OK;
 }
 
-// The image config a frontend bases its LLB on (FROM): resolved as the docker-image source
-// does, with the job's sessions for credentials. Digest is what the reference points to (an
-// index or a manifest), as BuildKit answers, so a frontend can pin FROM to it.
 grpc::Status BridgeService::ResolveImageConfig(grpc::ServerContext* sc,
                                                const gw::ResolveImageConfigRequest* req,
                                                gw::ResolveImageConfigResponse* resp) {
   CallContext cc(core_->ctx, sc);
   auto job = JobOf(cc.ctx(), sc);
   if (!job.ok()) return ToGrpc(job.status());
-  pb::SourceOp op;
-  op.set_identifier("docker-image://" + req->ref());
-  if (!req->resolvemode().empty()) (*op.mutable_attrs())["image.resolvemode"] = req->resolvemode();
-  auto id = source::ParseImage(op, req->has_platform() ? &req->platform() : nullptr);
-  if (!id.ok()) return ToGrpc(id.status());
-  std::vector<std::string> sessions = {(*job)->session_id};
-  if (!req->sessionid().empty()) sessions.insert(sessions.begin(), req->sessionid());
-  auto creds = source::SessionCredentials(core_->sessions.get(), sessions, cc.ctx());
-  auto img = core_->images->Resolve(cc.ctx(), *id, creds, nullptr);
-  if (!img.ok()) return ToGrpc(img.status());
-  resp->set_digest(img->root_digest.str());
-  resp->set_config(img->config.raw);
+  auto bridge = BridgeOf(**job);
+  if (!bridge.ok()) return ToGrpc(bridge.status());
+  frontend::ResolveImageConfigOptions opts;
+  if (req->has_platform()) opts.platform = req->platform();
+  opts.resolve_mode = req->resolvemode();
+  opts.session_id = req->sessionid();
+  auto r = (*bridge)->ResolveImageConfig(cc.ctx(), req->ref(), opts);
+  if (!r.ok()) return ToGrpc(r.status());
+  resp->set_digest(r->digest);
+  resp->set_config(r->config);
   resp->set_ref(req->ref());
   return grpc::Status::OK;
 }
@@ -176,6 +173,8 @@ grpc::Status BridgeService::ReadFile(grpc::ServerContext* sc, const gw::ReadFile
   CallContext cc(core_->ctx, sc);
   auto job = JobOf(cc.ctx(), sc);
   if (!job.ok()) return ToGrpc(job.status());
+  auto bridge = BridgeOf(**job);
+  if (!bridge.ok()) return ToGrpc(bridge.status());
   frontend::SolveResult res;
   {
     std::lock_guard<std::mutex> l((*job)->mu);
@@ -185,27 +184,11 @@ grpc::Status BridgeService::ReadFile(grpc::ServerContext* sc, const gw::ReadFile
     }
     res = it->second;
   }
-  if (!res.ref) return grpc::Status(grpc::StatusCode::NOT_FOUND, "read " + req->filepath() + " of an empty result");
-  auto ref = worker::RefOf(res.ref);
-  if (!ref.ok()) return ToGrpc(ref.status());
-  auto m = (*ref)->Mount();
-  if (!m.ok()) return ToGrpc(m.status());
-  auto path = ResolveInRoot((*m)->path(), req->filepath(), true);
-  if (!path.ok()) return ToGrpc(path.status());
-  int fd = open(path->c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ToGrpc(ErrnoStatus(errno, "open " + req->filepath()));
   int64_t off = req->has_range() ? req->range().offset() : 0;
-  int64_t len = req->has_range() && req->range().length() > 0 ? req->range().length() : (64 << 20);
-  std::string data;
-  char buf[65536];
-  while (static_cast<int64_t>(data.size()) < len) {
-    ssize_t n = pread(fd, buf, std::min<int64_t>(sizeof(buf), len - static_cast<int64_t>(data.size())),
-                      off + static_cast<int64_t>(data.size()));
-    if (n <= 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  resp->set_data(std::move(data));
+  int64_t len = req->has_range() ? req->range().length() : 0;
+  auto data = (*bridge)->ReadFile(cc.ctx(), res.ref, req->filepath(), off, len);
+  if (!data.ok()) return ToGrpc(data.status());
+  resp->set_data(std::move(*data));
   return grpc::Status::OK;
 }
 

@@ -137,12 +137,12 @@ Result<std::map<std::string, std::string>> ControlService::RunSolve(const Contex
   }
   frontend::SolveResult result;
   if (!req.frontend().empty()) {
-    KILN_ASSIGN_OR_RETURN(auto fe, core_->frontends.Get(req.frontend()));
-    (void)fe;
-    return Unimplemented("frontend \"" + req.frontend() + "\" cannot run yet");
+    // The frontend named in the request (buildctl <= v0.10's flow), run in the daemon.
+    std::map<std::string, std::string> attrs(req.frontendattrs().begin(), req.frontendattrs().end());
+    KILN_ASSIGN_OR_RETURN(result, job.bridge_api->SolveFrontend(ctx, req.frontend(), attrs));
   } else if (req.has_definition()) {
     if (req.definition().def_size() == 0) return InvalidArgument("invalid LLB definition: empty definition");
-    KILN_ASSIGN_OR_RETURN(result.ref, core_->llb->Solve(ctx, job.job, req.definition(), job.entitlements));
+    KILN_ASSIGN_OR_RETURN(result, job.bridge_api->Solve(ctx, req.definition()));
   } else {
     // Client-side gateway flow (wire-protocol.md §3.6): wait for LLBBridge.Return.
     std::unique_lock<std::mutex> l(job.mu);
@@ -205,6 +205,10 @@ grpc::Status ControlService::Solve(grpc::ServerContext* sc, const bk::SolveReque
     job->session_id = req->session();
     job->entitlements.assign(req->entitlements().begin(), req->entitlements().end());
     job->job = core_->solver->NewJob(req->ref(), {req->session()});
+    llbsolver::BridgeDeps deps{core_->llb.get(), core_->images.get(), core_->sessions.get(),
+                               &core_->frontends};
+    job->bridge_api = std::make_shared<llbsolver::Bridge>(deps, job->job, req->session(),
+                                                          job->entitlements);
     job->progress = job->job->progress_buffer();
   }
   log::Info("solve {} started (session {})", req->ref(), req->session());
@@ -213,6 +217,7 @@ grpc::Status ControlService::Solve(grpc::ServerContext* sc, const bk::SolveReque
   {
     std::lock_guard<std::mutex> l(job->mu);
     job->job.reset();
+    job->bridge_api.reset();
   }
   job->progress->Close();
   core_->jobs.Finish(job);

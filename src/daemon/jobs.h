@@ -12,6 +12,7 @@
 #include <string>
 
 #include "frontend/frontend.h"
+#include "llbsolver/bridge.h"
 #include "solver/solver.h"
 
 namespace kiln::daemon {
@@ -21,6 +22,7 @@ struct BuildJob {
   std::string session_id;
   Context ctx = Context::Background();
   std::shared_ptr<solver::Job> job;  // dropped when the build ends (releases its refs)
+  std::shared_ptr<llbsolver::Bridge> bridge_api;  // the frontend bridge on `job`; dropped with it
   std::shared_ptr<solver::ProgressBuffer> progress;
   std::vector<std::string> entitlements;
 

@@ -3,8 +3,10 @@
 // into a result by calling back the bridge. The Dockerfile frontend (dockerfile.v0) and the
 // gateway frontend (gateway.v0) implement Frontend; llbsolver implements the bridge.
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "pb/ops.pb.h"
@@ -17,13 +19,35 @@ struct SolveResult {
   std::map<std::string, std::string> metadata;
 };
 
-// What a frontend may ask of the daemon while it runs.
+// LLBBridge.ResolveImageConfig's options.
+struct ResolveImageConfigOptions {
+  std::optional<pb::Platform> platform;
+  std::string resolve_mode;  // "default", "pull" or "local" ("" is default)
+  std::string session_id;    // asked first for credentials, before the build's own session
+};
+
+struct ResolvedImageConfig {
+  std::string digest;  // what the reference points to (an index or a manifest)
+  std::string config;  // the image config JSON, as the registry serves it
+};
+
+// What a frontend may ask of the daemon while it runs (BuildKit's FrontendLLBBridge plus the
+// result-reading calls of the gateway API). One per build; thread-safe.
 class FrontendLLBBridge {
  public:
   virtual ~FrontendLLBBridge() = default;
   virtual Result<SolveResult> Solve(const Context& ctx, const pb::Definition& def) = 0;
   virtual Result<SolveResult> SolveFrontend(const Context& ctx, const std::string& name,
                                             const std::map<std::string, std::string>& opts) = 0;
+  // Bytes of `path` in a result (symlinks followed inside the result's root), from `offset`,
+  // at most `length` bytes (0: the whole file, up to a 64 MiB cap).
+  virtual Result<std::string> ReadFile(const Context& ctx, const solver::OpResultPtr& ref,
+                                       const std::string& path, int64_t offset = 0,
+                                       int64_t length = 0) = 0;
+  virtual Result<ResolvedImageConfig> ResolveImageConfig(
+      const Context& ctx, const std::string& ref, const ResolveImageConfigOptions& opts) = 0;
+  // The session of the build's client: frontends put it on the local sources they read.
+  virtual std::string session_id() const = 0;
 };
 
 class Frontend {
