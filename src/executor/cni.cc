@@ -227,6 +227,9 @@ Result<json> CniNetwork::Exec(const std::string& plugin_path, const std::string&
                               const std::string& stdin_data) const {
   CommandOptions o;
   o.stdin_data = stdin_data;
+  // A plugin that hangs (a dead DHCP daemon, a stuck netlink call) must not hang the build or
+  // kilnd's cleanup: it is killed and the step fails with the plugin's name.
+  o.timeout = kPluginTimeout;
   o.env = {"CNI_COMMAND=" + command, "CNI_CONTAINERID=" + id, "CNI_NETNS=" + netns,
            "CNI_IFNAME=" + ifname,   "CNI_PATH=" + cni_path_, "CNI_ARGS="};
   std::string plugin(Base(plugin_path));

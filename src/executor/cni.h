@@ -4,6 +4,7 @@
 // of one network config file ("eth0"), and torn down (DEL in reverse order, unmount, remove)
 // when the run ends.
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -74,6 +75,9 @@ class CniNamespace {
 
 // Thread-safe: Setup may run concurrently for different ids (plugins lock what they share,
 // e.g. host-local's store).
+// How long one CNI plugin call (ADD or DEL) may take before it is killed.
+inline constexpr std::chrono::seconds kPluginTimeout{60};
+
 class CniNetwork {
  public:
   // Loads and validates the config, finds every plugin binary (and `loopback`), creates the

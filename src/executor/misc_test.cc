@@ -7,6 +7,10 @@
 #include "util/go_quote.h"
 #include "executor/runtime_check.h"
 #include "executor/seccomp_default.h"
+#include "executor/subprocess.h"
+
+#include <chrono>
+#include <thread>
 
 namespace kiln::executor {
 namespace {
@@ -102,6 +106,43 @@ TEST(SeccompTest, DefaultProfileDeniesByDefaultAndGuardsNamespaces) {
   nlohmann::json admin = DefaultSeccompProfile({"CAP_SYS_ADMIN"});
   EXPECT_THAT(admin.dump(), HasSubstr("\"mount\""));
   EXPECT_THAT(admin.dump(), ::testing::Not(HasSubstr("\"errnoRet\"")));
+}
+
+TEST(RunCommandTest, ATimeoutKillsTheWholeProcessGroup) {
+  CommandOptions o;
+  o.timeout = std::chrono::milliseconds(300);
+  auto t0 = std::chrono::steady_clock::now();
+  // The grandchild keeps stdout open: it must be killed too, or the call would wait for it.
+  auto r = RunCommand({"/bin/sh", "-c", "sleep 30 & sleep 30"}, o);
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kDeadlineExceeded);
+  EXPECT_EQ(r.status().message(), "/bin/sh did not finish within 300 ms");
+  EXPECT_LT(took, std::chrono::seconds(20));
+}
+
+TEST(RunCommandTest, CancellingTheContextStopsTheCommand) {
+  Context ctx = Context::Background().Child();
+  CommandOptions o;
+  o.ctx = &ctx;
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ctx.Cancel(Cancelled("build cancelled"));
+  });
+  auto r = RunCommand({"/bin/sh", "-c", "sleep 30"}, o);
+  t.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "build cancelled");
+}
+
+TEST(RunCommandTest, AFastCommandIsUnaffectedByItsTimeout) {
+  CommandOptions o;
+  o.timeout = std::chrono::seconds(30);
+  o.stdin_data = "in";
+  auto r = RunCommand({"/bin/cat"}, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->out, "in");
+  EXPECT_EQ(r->exit_code, 0);
 }
 
 }  // namespace

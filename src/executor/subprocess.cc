@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cstring>
 
 extern char** environ;
@@ -233,11 +235,31 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const Com
   int open_fds = 2;
   size_t written = 0;
   char buf[8192];
+  const bool bounded = opts.timeout.count() > 0 || opts.ctx != nullptr;
+  const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+  Status stopped;
   while (open_fds > 0) {
-    if (poll(pfd, 3, -1) < 0) {
+    int wait_ms = -1;
+    if (bounded) {
+      if (opts.ctx != nullptr && opts.ctx->cancelled()) {
+        stopped = opts.ctx->Err();
+      } else if (opts.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
+        stopped = DeadlineExceeded(fmt::format("{} did not finish within {} ms", argv[0],
+                                               opts.timeout.count()));
+      }
+      if (!stopped.ok()) {
+        kill(-child->pid(), SIGKILL);  // Spawn made the child a process group leader
+        kill(child->pid(), SIGKILL);
+        break;
+      }
+      wait_ms = 100;  // wake up to check the deadline and the context
+    }
+    int pr = poll(pfd, 3, wait_ms);
+    if (pr < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    if (pr == 0) continue;
     if (pfd[2].fd >= 0 && pfd[2].revents != 0) {
       ssize_t n = WriteNoSigpipe(pfd[2].fd, opts.stdin_data.data() + written,
                                  opts.stdin_data.size() - written);
@@ -263,6 +285,7 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const Com
     if (p.fd >= 0) close(p.fd);
   }
   KILN_ASSIGN_OR_RETURN(res.exit_code, child->Wait());
+  if (!stopped.ok()) return stopped;
   return res;
 }
 

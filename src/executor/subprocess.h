@@ -5,9 +5,11 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
+#include "util/context.h"
 #include "util/status.h"
 
 namespace kiln::executor {
@@ -56,6 +58,11 @@ struct CommandOptions {
   std::string stdin_data;  // written to the child's stdin, then closed
   // "K=V" entries set in the child on top of the daemon's environment (replacing same keys).
   std::vector<std::string> env;
+  // When set, the command is killed (its whole process group) and DeadlineExceeded returned
+  // after `timeout`, or the context's cause once `ctx` is cancelled. Output pipes a leftover
+  // grandchild keeps open count as still running.
+  std::chrono::milliseconds timeout{0};
+  const Context* ctx = nullptr;
 };
 
 // Runs argv to completion, capturing stdout and stderr; stdin from /dev/null unless
