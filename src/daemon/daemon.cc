@@ -13,6 +13,7 @@
 #include "daemon/control_service.h"
 #include "source/registry_credentials.h"
 #include "daemon/core.h"
+#include "frontend/dockerfile/builder/build.h"
 #include "util/log.h"
 
 namespace kiln::daemon {
@@ -119,6 +120,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
     return source::SessionCredentials(sessions, ids, ctx);
   };
   c.llb = std::make_unique<llbsolver::LLBSolver>(c.solver.get(), deps);
+  c.frontends.Register(dockerfile::kDockerfileFrontendName,
+                       std::make_shared<dockerfile::DockerfileFrontend>());
 
   d->impl_->control = std::make_unique<ControlService>(&c);
   d->impl_->bridge = std::make_unique<BridgeService>(&c);

@@ -1,0 +1,121 @@
+#include "frontend/dockerfile/builder/build.h"
+
+#include "frontend/dockerfile/dockerfile2llb/convert.h"
+#include "frontend/dockerfile/dockerignore.h"
+#include "frontend/dockerfile/parser/directives.h"
+#include "llb/builder.h"
+
+namespace kiln::dockerfile {
+namespace {
+
+std::string Opt(const std::map<std::string, std::string>& opts, const std::string& key,
+                const std::string& def = "") {
+  auto it = opts.find(key);
+  return it == opts.end() || it->second.empty() ? def : it->second;
+}
+
+// Reads `path` of a solved local, nullopt when it is not there.
+Result<std::optional<std::string>> ReadOptional(const Context& ctx, frontend::FrontendLLBBridge& bridge,
+                                                const frontend::SolveResult& res, const std::string& path) {
+  if (!res.ref) return std::optional<std::string>();
+  auto data = bridge.ReadFile(ctx, res.ref, path, 0, 0);
+  if (!data.ok()) {
+    if (data.status().code() == Code::kNotFound) return std::optional<std::string>();
+    return data.status();
+  }
+  return std::optional<std::string>(std::move(*data));
+}
+
+// Whether a `# syntax=` image is the standard Dockerfile frontend, which this one stands in for.
+bool IsStandardSyntax(const std::string& ref) {
+  std::string r = ref;
+  for (const char* prefix : {"docker.io/", "index.docker.io/"}) {
+    if (r.rfind(prefix, 0) == 0) r = r.substr(std::string(prefix).size());
+  }
+  if (r.rfind("docker/dockerfile", 0) != 0) return false;
+  std::string rest = r.substr(std::string("docker/dockerfile").size());
+  if (rest.empty()) return true;
+  if (rest.rfind("-upstream", 0) == 0) rest = rest.substr(9);
+  if (rest.empty()) return true;
+  if (rest[0] != ':' && rest[0] != '@') return false;
+  if (rest[0] == '@') return true;
+  std::string tag = rest.substr(1, rest.find('@') - 1);
+  return tag == "latest" || tag.rfind("1", 0) == 0;
+}
+
+}  // namespace
+
+Result<frontend::SolveResult> DockerfileFrontend::Solve(const Context& ctx, frontend::FrontendLLBBridge& bridge,
+                                                        const std::map<std::string, std::string>& opts) {
+  std::string filename = Opt(opts, "filename", "Dockerfile");
+  std::string df_local = Opt(opts, "contextkey", "dockerfile");
+  std::string ctx_local = "context";
+  std::string session = bridge.session_id();
+
+  // The Dockerfile and its own .dockerignore, alone from the dockerfile local.
+  std::string base_name = filename.substr(filename.rfind('/') + 1);
+  llb::State::LocalOptions dl;
+  dl.session_id = session;
+  dl.shared_key_hint = df_local;
+  dl.include_patterns = {filename, filename + ".dockerignore"};
+  auto df_def = llb::State::Local(df_local, dl).WithCustomName("[internal] load build definition from " + base_name).Marshal();
+  if (!df_def.ok()) return df_def.status();
+  KILN_ASSIGN_OR_RETURN(frontend::SolveResult df_res, bridge.Solve(ctx, *df_def));
+  KILN_ASSIGN_OR_RETURN(std::optional<std::string> dockerfile, ReadOptional(ctx, bridge, df_res, filename));
+  if (!dockerfile) {
+    return InvalidArgument("failed to solve: failed to read dockerfile: open " + filename +
+                           ": no such file or directory");
+  }
+  if (auto syntax = DetectSyntax(*dockerfile)) {
+    if (!IsStandardSyntax(syntax->value)) {
+      return Unimplemented("Dockerfile syntax " + syntax->value +
+                           ": external frontend images are not supported by kiln yet (only the standard docker/dockerfile:1 syntax, served by the built-in frontend)");
+    }
+  }
+
+  // .dockerignore: the Dockerfile's own, else the context's.
+  frontend::SolveResult ignore_res;
+  bool ignore_loaded = false;
+  ReadFileFn read = [&](std::string_view name) -> Result<std::optional<std::string>> {
+    if (name != kDockerignoreName) return ReadOptional(ctx, bridge, df_res, std::string(name));
+    if (!ignore_loaded) {
+      llb::State::LocalOptions il;
+      il.session_id = session;
+      il.shared_key_hint = ctx_local;
+      il.include_patterns = {std::string(kDockerignoreName)};
+      KILN_ASSIGN_OR_RETURN(auto def, llb::State::Local(ctx_local, il).WithCustomName("[internal] load .dockerignore").Marshal());
+      KILN_ASSIGN_OR_RETURN(ignore_res, bridge.Solve(ctx, def));
+      ignore_loaded = true;
+    }
+    return ReadOptional(ctx, bridge, ignore_res, std::string(kDockerignoreName));
+  };
+  KILN_ASSIGN_OR_RETURN(DockerignoreFile ignore, LoadDockerignore(filename, read));
+
+  ConvertOptions co;
+  co.target = Opt(opts, "target");
+  co.session_id = session;
+  co.context_name = ctx_local;
+  co.context_excludes = ignore.patterns;
+  co.dockerfile_name = base_name;
+  for (const auto& [k, v] : opts) {
+    if (k.rfind("build-arg:", 0) == 0) co.build_args[k.substr(10)] = v;
+    if (k.rfind("label:", 0) == 0) co.labels[k.substr(6)] = v;
+  }
+  std::string resolve_mode = Opt(opts, "image-resolve-mode");
+  co.resolve_image = [&](const std::string& ref) -> Result<ResolvedImage> {
+    frontend::ResolveImageConfigOptions ro;
+    pb::Platform p;
+    p.set_os("linux");
+    p.set_architecture("amd64");
+    ro.platform = p;
+    ro.resolve_mode = resolve_mode;
+    KILN_ASSIGN_OR_RETURN(auto r, bridge.ResolveImageConfig(ctx, ref, ro));
+    return ResolvedImage{r.digest, r.config};
+  };
+  KILN_ASSIGN_OR_RETURN(ConvertResult conv, Dockerfile2LLB(*dockerfile, co));
+  KILN_ASSIGN_OR_RETURN(frontend::SolveResult res, bridge.Solve(ctx, conv.definition));
+  res.metadata["containerimage.config"] = conv.image_config;
+  return res;
+}
+
+}  // namespace kiln::dockerfile

@@ -1,0 +1,46 @@
+#pragma once
+// Dockerfile → LLB (BuildKit's dockerfile2llb): splits the parsed Dockerfile into stages,
+// expands words with the shell lexer, and builds each stage the target needs as an LLB state
+// plus the image config the exporters write. Independent stages become independent LLB
+// branches, so the solver runs them in parallel. Thread-compatible; no I/O of its own (base
+// image configs come through `resolve_image`).
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "frontend/dockerfile/parser/parser.h"
+#include "pb/ops.pb.h"
+#include "util/status.h"
+
+namespace kiln::dockerfile {
+
+struct ResolvedImage {
+  std::string digest;  // pins FROM to what the reference resolved to
+  std::string config;  // the image config JSON
+};
+
+struct ConvertOptions {
+  std::string target;                                // stage name; "" is the last stage
+  std::map<std::string, std::string> build_args;     // build-arg:NAME
+  std::map<std::string, std::string> labels;         // label:NAME, added to the final image
+  std::string session_id;                            // put on the local context source
+  std::string context_name = "context";              // the local the COPY sources come from
+  std::vector<std::string> context_excludes;         // from .dockerignore
+  std::string dockerfile_name = "Dockerfile";        // for error messages
+  std::function<Result<ResolvedImage>(const std::string& ref)> resolve_image;
+};
+
+struct ConvertResult {
+  pb::Definition definition;
+  std::string image_config;  // JSON, the "containerimage.config" of the result
+};
+
+// Errors are InvalidArgument naming the Dockerfile and line, e.g.
+// "Dockerfile:3: unknown flag: --fro"; `error_range` receives the lines when given.
+Result<ConvertResult> Dockerfile2LLB(std::string_view dockerfile, const ConvertOptions& opts,
+                                     SourceRange* error_range = nullptr);
+
+}  // namespace kiln::dockerfile

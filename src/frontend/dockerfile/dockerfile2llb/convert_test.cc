@@ -1,0 +1,200 @@
+#include "frontend/dockerfile/dockerfile2llb/convert.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "llb/definition.h"
+#include "util/digest.h"
+
+namespace kiln::dockerfile {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Ops {
+  std::vector<pb::Op> ops;
+  std::vector<std::string> names;  // llb.customname of each op, "" when unset
+};
+
+Ops Decode(const pb::Definition& def) {
+  Ops out;
+  for (const auto& bytes : def.def()) {
+    pb::Op op;
+    EXPECT_TRUE(op.ParseFromString(bytes));
+    out.ops.push_back(op);
+    std::string dgst = Digest::FromBytes(bytes).str();
+    auto it = def.metadata().find(dgst);
+    std::string name;
+    if (it != def.metadata().end()) {
+      auto d = it->second.description().find("llb.customname");
+      if (d != it->second.description().end()) name = d->second;
+    }
+    out.names.push_back(name);
+  }
+  return out;
+}
+
+ConvertOptions Opts() {
+  ConvertOptions o;
+  o.session_id = "sess1";
+  o.resolve_image = [](const std::string& ref) -> Result<ResolvedImage> {
+    if (ref == "base:1") {
+      return ResolvedImage{"sha256:" + std::string(64, 'a'),
+                           R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/bin:/bin","FROMBASE=1"],"WorkingDir":"/home","OnBuild":["ENV TRIGGERED=yes"]},"rootfs":{"type":"layers","diff_ids":["sha256:bbbb"]}})"};
+    }
+    return NotFound("no image " + ref);
+  };
+  return o;
+}
+
+TEST(ConvertTest, ScratchCopyEnvWorkdirAndConfig) {
+  ConvertOptions o = Opts();
+  o.context_excludes = {"*.log"};
+  auto r = Dockerfile2LLB(
+      "FROM scratch\nENV A=1 B=\"two words\"\nWORKDIR /app\nCOPY hello.txt ./\n"
+      "CMD [\"/bin/hello\"]\nLABEL k=v\nEXPOSE 80\nUSER 1000:1000\n",
+      o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto cfg = nlohmann::json::parse(r->image_config);
+  EXPECT_EQ(cfg["config"]["Env"], nlohmann::json({"A=1", "B=two words"}));
+  EXPECT_EQ(cfg["config"]["WorkingDir"], "/app");
+  EXPECT_EQ(cfg["config"]["Cmd"], nlohmann::json({"/bin/hello"}));
+  EXPECT_EQ(cfg["config"]["Labels"]["k"], "v");
+  EXPECT_TRUE(cfg["config"]["ExposedPorts"].contains("80/tcp"));
+  EXPECT_EQ(cfg["config"]["User"], "1000:1000");
+  Ops ops = Decode(r->definition);
+  bool local = false, copy = false;
+  for (size_t i = 0; i < ops.ops.size(); i++) {
+    const pb::Op& op = ops.ops[i];
+    if (op.has_source() && op.source().identifier() == "local://context") {
+      local = true;
+      EXPECT_EQ(op.source().attrs().at("local.session"), "sess1");
+      EXPECT_THAT(op.source().attrs().at("local.excludepatterns"), HasSubstr("*.log"));
+    }
+    if (op.has_file()) {
+      for (const auto& a : op.file().actions()) {
+        if (a.has_copy()) {
+          copy = true;
+          EXPECT_EQ(a.copy().src(), "/hello.txt");
+          EXPECT_EQ(a.copy().dest(), "/app/");
+          EXPECT_THAT(ops.names[i], HasSubstr("COPY hello.txt ./"));
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(local);
+  EXPECT_TRUE(copy);
+}
+
+TEST(ConvertTest, OnlyStagesTheTargetNeedsAreBuilt) {
+  auto r = Dockerfile2LLB(
+      "FROM scratch AS unused\nRUN echo never\n"
+      "FROM scratch AS build\nRUN echo built > /out\n"
+      "FROM scratch\nCOPY --from=build /out /out\n",
+      Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Ops ops = Decode(r->definition);
+  std::string all;
+  for (const auto& op : ops.ops) {
+    if (op.has_exec()) all += op.exec().meta().args(2) + ";";
+  }
+  EXPECT_EQ(all, "echo built > /out;");
+  bool named = false;
+  for (const auto& n : ops.names) named = named || n.find("[build 2/2] RUN echo built > /out") != std::string::npos;
+  EXPECT_TRUE(named);
+}
+
+TEST(ConvertTest, ArgsExpandInFromAndStagesAndBuildArgsOverride) {
+  ConvertOptions o = Opts();
+  o.build_args = {{"TAG", "1"}, {"GREETING", "hi"}};
+  auto r = Dockerfile2LLB(
+      "ARG TAG=0\nFROM base:${TAG}\nARG GREETING=hello\nARG TARGETARCH\n"
+      "RUN echo $GREETING $TARGETARCH\nENV G=$GREETING-$TARGETARCH\n",
+      o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto cfg = nlohmann::json::parse(r->image_config);
+  auto env = cfg["config"]["Env"];
+  EXPECT_THAT(env.dump(), HasSubstr("G=hi-amd64"));
+  EXPECT_THAT(env.dump(), HasSubstr("FROMBASE=1"));
+  EXPECT_THAT(env.dump(), HasSubstr("TRIGGERED=yes"));  // the base image's ONBUILD ran
+  EXPECT_FALSE(cfg["config"].contains("OnBuild"));
+  EXPECT_EQ(cfg["config"]["WorkingDir"], "/home");
+  Ops ops = Decode(r->definition);
+  bool image = false, run = false;
+  for (const auto& op : ops.ops) {
+    if (op.has_source() && op.source().identifier().rfind("docker-image://", 0) == 0) {
+      image = true;
+      EXPECT_EQ(op.source().identifier(), "docker-image://base:1@sha256:" + std::string(64, 'a'));
+    }
+    if (op.has_exec()) {
+      run = true;
+      const auto& m = op.exec().meta();
+      std::vector<std::string> e(m.env().begin(), m.env().end());
+      EXPECT_THAT(e, ::testing::Contains("GREETING=hi"));  // ARG values reach RUN
+      EXPECT_EQ(m.cwd(), "/home");
+      EXPECT_EQ(m.args(0), "/bin/sh");
+    }
+  }
+  EXPECT_TRUE(image);
+  EXPECT_TRUE(run);
+  // ARGs are not part of the image config.
+  EXPECT_THAT(env.dump(), ::testing::Not(HasSubstr("GREETING=")));
+}
+
+TEST(ConvertTest, ErrorsNameTheDockerfileAndLine) {
+  SourceRange range;
+  auto r = Dockerfile2LLB("FROM scratch\n\nCOPY --fro=x a b\n", Opts(), &range);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "Dockerfile:3: unknown flag: --fro");
+  EXPECT_EQ(range.start, 3);
+  r = Dockerfile2LLB("FROM scratch\nRUNN x\n", Opts(), &range);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("line 2"));
+  ConvertOptions o = Opts();
+  o.target = "nope";
+  r = Dockerfile2LLB("FROM scratch AS a\n", o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("target stage \"nope\" could not be found"));
+  r = Dockerfile2LLB("FROM missing:1\n", Opts());
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("Dockerfile:1: missing:1: no image missing:1"));
+  r = Dockerfile2LLB("FROM scratch\nCOPY a\n", Opts());
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("COPY requires at least two arguments"));
+}
+
+TEST(ConvertTest, RunMountsAndModes) {
+  auto r = Dockerfile2LLB(
+      "FROM scratch\nRUN --mount=type=cache,target=/root/.cache,sharing=locked "
+      "--mount=type=secret,id=tok --network=none make\n",
+      Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Ops ops = Decode(r->definition);
+  bool cache = false, secret = false;
+  for (const auto& op : ops.ops) {
+    if (!op.has_exec()) continue;
+    EXPECT_EQ(op.exec().network(), pb::NONE);
+    for (const auto& m : op.exec().mounts()) {
+      if (m.mounttype() == pb::CACHE) {
+        cache = true;
+        EXPECT_EQ(m.dest(), "/root/.cache");
+        EXPECT_EQ(m.cacheopt().sharing(), pb::LOCKED);
+      }
+      if (m.mounttype() == pb::SECRET) {
+        secret = true;
+        EXPECT_EQ(m.dest(), "/run/secrets/tok");
+        EXPECT_EQ(m.secretopt().id(), "tok");
+      }
+    }
+  }
+  EXPECT_TRUE(cache);
+  EXPECT_TRUE(secret);
+  auto bad = Dockerfile2LLB("FROM scratch\nRUN --mount=type=nfs,target=/x true\n", Opts());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("unsupported mount type \"nfs\""));
+}
+
+}  // namespace
+}  // namespace kiln::dockerfile

@@ -1,0 +1,59 @@
+#pragma once
+// The image config a Dockerfile build produces (the OCI image config JSON, with Docker's
+// extra fields BuildKit writes: Shell, Healthcheck, OnBuild), edited instruction by instruction
+// and handed to exporters as the result's "containerimage.config" metadata. Not thread-safe.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/status.h"
+
+namespace kiln::dockerfile {
+
+class ImageConfig {
+ public:
+  // An empty linux/amd64 config (FROM scratch).
+  ImageConfig();
+  // A base image's config as the registry serves it.
+  static Result<ImageConfig> FromJSON(std::string_view raw);
+
+  // KEY=VALUE in order; Set replaces a key in place or appends it.
+  std::vector<std::string> Env() const;
+  std::optional<std::string> GetEnv(std::string_view key) const;
+  void SetEnv(const std::string& key, const std::string& value);
+
+  std::string WorkingDir() const;
+  void SetWorkingDir(const std::string& dir);
+  std::string User() const;
+  void SetUser(const std::string& user);
+  std::vector<std::string> Shell() const;  // empty: the default /bin/sh -c
+  void SetShell(const std::vector<std::string>& shell);
+  void SetCmd(const std::vector<std::string>& cmd);
+  void SetEntrypoint(const std::vector<std::string>& ep);  // also resets Cmd, as Docker does
+  void SetLabel(const std::string& key, const std::string& value);
+  void AddExposedPort(const std::string& port);  // "80/tcp"
+  void AddVolume(const std::string& path);
+  void SetStopSignal(const std::string& sig);
+  void SetHealthcheck(nlohmann::json hc);  // {"Test": [...], "Interval": ns, ...}
+  void AddOnBuild(const std::string& trigger);
+  std::vector<std::string> OnBuild() const;
+  void ClearOnBuild();
+  void SetMaintainer(const std::string& author);
+
+  // One history entry (BuildKit writes created_by "RUN /bin/sh -c ..." and "buildkit.dockerfile.v0"
+  // as the comment); empty_layer for instructions that change only the config.
+  void AddHistory(const std::string& created_by, bool empty_layer);
+
+  std::string Dump() const;  // compact JSON
+  const nlohmann::json& raw() const { return j_; }
+
+ private:
+  nlohmann::json& Config();
+  nlohmann::json j_;
+};
+
+}  // namespace kiln::dockerfile

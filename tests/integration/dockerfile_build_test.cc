@@ -1,0 +1,129 @@
+// The built-in Dockerfile frontend (dockerfile.v0) end to end: kilnctl's client-side flow over
+// LLBBridge and the frontend named in Control.Solve, FROM an image in Debian's docker-registry
+// on 127.0.0.1, RUN through runc, COPY from the context and from another stage, .dockerignore,
+// build args, config instructions seen by later steps, and errors that point at the line.
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+#include "registry_fixture.h"
+
+namespace kiln::itest {
+namespace {
+
+class DockerfileTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    registry_ = new RegistryFixture();
+    ASSERT_TRUE(registry_->Start(RegistryMode::kPlain)) << registry_->error();
+    auto images = registry_->PushFixtureImages({"busybox"});
+    ASSERT_FALSE(images.is_discarded()) << registry_->error();
+  }
+  static void TearDownTestSuite() { delete registry_; }
+
+  void SetUp() override {
+    ASSERT_NE(registry_, nullptr);
+    ASSERT_TRUE(daemon_.Start()) << daemon_.Log();
+    ctx_ = MakeTempDir("kiln-df-ctx");
+    out_ = MakeTempDir("kiln-df-out");
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "---- kilnd log ----\n" << daemon_.Log() << "\n";
+    std::filesystem::remove_all(ctx_);
+    std::filesystem::remove_all(out_);
+  }
+
+  std::string Busybox() const { return registry_->host() + "/busybox:latest"; }
+
+  RunResult Build(const std::vector<std::string>& extra, bool in_solve = false) {
+    std::vector<std::string> args = {"build", "--progress=plain", "--frontend", "dockerfile.v0",
+                                     "--local", "context=" + ctx_, "--local", "dockerfile=" + ctx_,
+                                     "--output", "type=local,dest=" + out_};
+    if (in_solve) args.push_back("--frontend-in-solve");
+    args.insert(args.end(), extra.begin(), extra.end());
+    return daemon_.Kilnctl(args);
+  }
+
+  static RegistryFixture* registry_;
+  Daemon daemon_;
+  std::string ctx_, out_;
+};
+
+RegistryFixture* DockerfileTest::registry_ = nullptr;
+
+TEST_F(DockerfileTest, MultiStageBuildWithRunCopyArgsAndDockerignore) {
+  WriteFile(ctx_ + "/Dockerfile",
+            "# syntax=docker/dockerfile:1\n"
+            "ARG BASE=" + Busybox() + "\n"
+            "FROM $BASE AS build\n"
+            "ARG GREETING=hello\n"
+            "WORKDIR /work\n"
+            "COPY app/ ./app/\n"
+            "RUN echo \"$GREETING from $(cat app/name.txt)\" > /work/greeting.txt && ls app > /work/listing.txt\n"
+            "FROM scratch\n"
+            "COPY --from=build /work/greeting.txt /work/listing.txt /out/\n"
+            "COPY top.txt /\n"
+            "ENV MODE=release\n"
+            "CMD [\"/bin/app\"]\n");
+  WriteFile(ctx_ + "/.dockerignore", "app/secret.txt\n");
+  WriteFile(ctx_ + "/app/name.txt", "kiln");
+  WriteFile(ctx_ + "/app/secret.txt", "do not send");
+  WriteFile(ctx_ + "/top.txt", "top\n");
+  auto r = Build({"--opt", "build-arg:GREETING=hi"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/out/greeting.txt"), "hi from kiln\n");
+  // .dockerignore kept secret.txt out of the context.
+  EXPECT_EQ(ReadFile(out_ + "/out/listing.txt"), "name.txt\n");
+  EXPECT_EQ(ReadFile(out_ + "/top.txt"), "top\n");
+  EXPECT_NE(r.err.find("[build 5/5] RUN echo"), std::string::npos) << r.err;
+
+  // The same build again is fully cached; the frontend named in Control.Solve (older buildctl)
+  // gives the same files.
+  std::filesystem::remove_all(out_);
+  auto again = Build({"--opt", "build-arg:GREETING=hi"}, true);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(ReadFile(out_ + "/out/greeting.txt"), "hi from kiln\n");
+  EXPECT_NE(again.err.find("CACHED"), std::string::npos) << again.err;
+}
+
+TEST_F(DockerfileTest, EnvWorkdirUserAndShellReachLaterSteps) {
+  WriteFile(ctx_ + "/Dockerfile",
+            "FROM " + Busybox() + "\nENV A=1 B=\"two words\"\nWORKDIR /srv\n"
+            "RUN mkdir -m 777 /out\nUSER kiln\n"
+            "SHELL [\"/bin/sh\", \"-ec\"]\n"
+            "RUN id -u > /out/uid && echo \"$A|$B|$(pwd)\" > /out/env\n");
+  auto r = Build({});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/out/uid"), "1000\n");
+  EXPECT_EQ(ReadFile(out_ + "/out/env"), "1|two words|/srv\n");
+}
+
+TEST_F(DockerfileTest, ErrorsPointAtTheLine) {
+  WriteFile(ctx_ + "/Dockerfile", "FROM scratch\nCOPY --form=x a b\n");
+  auto r = Build({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Dockerfile:2: unknown flag: --form"), std::string::npos) << r.err;
+
+  WriteFile(ctx_ + "/Dockerfile", "FROM " + Busybox() + "\nRUN exit 7\n");
+  r = Build({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("did not complete successfully: exit code: 7"), std::string::npos) << r.err;
+
+  std::filesystem::remove(ctx_ + "/Dockerfile");
+  r = Build({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("failed to read dockerfile"), std::string::npos) << r.err;
+
+  WriteFile(ctx_ + "/Dockerfile", "# syntax=example.com/other/frontend:1\nFROM scratch\n");
+  r = Build({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("external frontend images are not supported"), std::string::npos) << r.err;
+  // kilnd keeps serving.
+  EXPECT_EQ(daemon_.Kilnctl({"debug", "workers"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace kiln::itest

@@ -1,0 +1,7 @@
+﻿FROM alpine
+RUN echo crlf \
+  continued
+RUN <<EOF
+content keeps its CRLF
+EOF
+CMD ["a"]

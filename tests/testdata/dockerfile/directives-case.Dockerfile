@@ -1,0 +1,5 @@
+# syntax=docker/dockerfile:1
+# EsCaPe = `
+FROM alpine
+RUN echo a `
+  b

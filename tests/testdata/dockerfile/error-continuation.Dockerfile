@@ -1,0 +1,5 @@
+FROM alpine
+RUN echo a && \
+    HEALTH &&\
+CMD x
+FOO bar

@@ -1,0 +1,4 @@
+# escape=`
+# syntax=x
+# escape=\
+FROM alpine

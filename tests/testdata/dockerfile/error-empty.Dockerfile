@@ -1,0 +1,4 @@
+# syntax=x
+
+# only comments
+   

@@ -1,0 +1,3 @@
+FROM alpine
+run echo fine
+Copyy a b

@@ -1,0 +1,5 @@
+FROM alpine
+
+  # indented comment
+RUNN echo typo
+RUN echo never reached
