@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 
 namespace kiln::client {
 
@@ -19,7 +19,7 @@ grpc::Status AuthService::Credentials(grpc::ServerContext* context,
         std::chrono::duration_cast<Context::Clock::duration>(d - std::chrono::system_clock::now()));
   }
   Result<RegistryCredentials> creds = provider_->Credentials(ctx, req->host());
-  if (!creds.ok()) return ToGrpcStatus(creds.status());
+  if (!creds.ok()) return session::ToGrpcStatus(creds.status());
   resp->set_username(creds->username);
   resp->set_secret(creds->secret);
   return grpc::Status::OK;

@@ -11,7 +11,7 @@
 
 #include "client/definition.h"
 #include "client/gateway_build.h"
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 #include "client/id.h"
 #include "client/session.h"
 #include "util/log.h"
@@ -58,7 +58,7 @@ Status Cause(const Context& ctx, const grpc::Status& s) {
   if (ctx.cancelled() && s.error_code() == grpc::StatusCode::CANCELLED) {
     return Cancelled("context canceled");
   }
-  return FromGrpcStatus(s);
+  return session::FromGrpcStatus(s);
 }
 
 }  // namespace
@@ -148,7 +148,7 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
     grpc::Status fin = reader->Finish();
     std::lock_guard<std::mutex> lock(mu);
     if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) {
-      status_err = FromGrpcStatus(fin).Annotate("failed to receive status");
+      status_err = session::FromGrpcStatus(fin).Annotate("failed to receive status");
     }
     status_done = true;
     cv.notify_all();

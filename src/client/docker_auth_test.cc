@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "client/base64.h"
+#include "util/base64.h"
 #include "client/credential_helper.h"
 #include "client/tree_merge.h"
 

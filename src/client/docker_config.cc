@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "client/base64.h"
+#include "util/base64.h"
 
 namespace kiln::client {
 

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <map>
 
-#include "client/base64.h"
+#include "util/base64.h"
 #include "client/tree_merge.h"
 
 namespace kiln::client {

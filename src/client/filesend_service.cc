@@ -15,7 +15,7 @@
 
 #include "client/atomic_file.h"
 #include "client/grpc_packet_stream.h"
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 #include "client/tree_merge.h"
 #include "filesync/filesync.pb.h"
 #include "fsutil/receiver.h"
@@ -105,9 +105,9 @@ grpc::Status FileSendService::DiffCopy(grpc::ServerContext* context, RawStream* 
 grpc::Status FileSendService::ReceiveDir(grpc::ServerContext* context, RawStream* stream,
                                          const std::string& dest) {
   Status s = MkdirAll(dest, 0700);
-  if (!s.ok()) return ToGrpcStatus(s.Annotate("failed to create synctarget dest dir " + dest));
+  if (!s.ok()) return session::ToGrpcStatus(s.Annotate("failed to create synctarget dest dir " + dest));
   auto empty = IsEmptyDir(dest);
-  if (!empty.ok()) return ToGrpcStatus(empty.status());
+  if (!empty.ok()) return session::ToGrpcStatus(empty.status());
 
   // fsutil::Receive mirrors its destination; buildctl merges into an existing directory, so a
   // non-empty dest receives into a fresh directory inside it first.
@@ -115,7 +115,7 @@ grpc::Status FileSendService::ReceiveDir(grpc::ServerContext* context, RawStream
   if (!*empty) {
     std::string tmpl = dest + "/.kiln-export-XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) {
-      return ToGrpcStatus(ErrnoStatus(errno, "create temporary directory in " + dest));
+      return session::ToGrpcStatus(ErrnoStatus(errno, "create temporary directory in " + dest));
     }
     into = tmpl;
   }
@@ -134,7 +134,7 @@ grpc::Status FileSendService::ReceiveDir(grpc::ServerContext* context, RawStream
       RemoveTree(into).IgnoreError();  // the failed transfer's error is the one to report
     }
   }
-  return ToGrpcStatus(s);
+  return session::ToGrpcStatus(s);
 }
 
 grpc::Status FileSendService::ReceiveFile(grpc::ServerContext* context, RawStream* stream,
@@ -142,7 +142,7 @@ grpc::Status FileSendService::ReceiveFile(grpc::ServerContext* context, RawStrea
   std::optional<AtomicFileWriter> file;
   if (dest != "-") {
     auto w = AtomicFileWriter::Create(dest);
-    if (!w.ok()) return ToGrpcStatus(w.status());
+    if (!w.ok()) return session::ToGrpcStatus(w.status());
     file.emplace(std::move(*w));
   }
   grpc::ByteBuffer buffer;
@@ -152,10 +152,10 @@ grpc::Status FileSendService::ReceiveFile(grpc::ServerContext* context, RawStrea
         grpc::SerializationTraits<moby::filesync::v1::BytesMessage>::Deserialize(&buffer, &msg);
     if (!ds.ok()) return ds;
     Status s = file ? file->Write(msg.data()) : WriteAll(stdout_fd_, msg.data());
-    if (!s.ok()) return ToGrpcStatus(s);
+    if (!s.ok()) return session::ToGrpcStatus(s);
   }
   if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled");
-  if (file) return ToGrpcStatus(file->Commit());
+  if (file) return session::ToGrpcStatus(file->Commit());
   return grpc::Status::OK;
 }
 

@@ -4,7 +4,7 @@
 
 #include "client/go_format.h"
 #include "client/grpc_packet_stream.h"
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 #include "fsutil/sender.h"
 
 namespace kiln::client {
@@ -82,7 +82,7 @@ grpc::Status ServeDiffCopy(const std::map<std::string, std::string>& dirs, const
   auto on_cancel = ctx.OnCancel([context](const Status&) { context->TryCancel(); });
   fsutil::SendStats stats;
   Status s = fsutil::Send(ctx, packets, dir->second, opts, &stats);
-  return ToGrpcStatus(s);
+  return session::ToGrpcStatus(s);
 }
 
 grpc::Status FileSyncService::DiffCopy(

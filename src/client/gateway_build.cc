@@ -5,8 +5,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "client/base64.h"
-#include "client/grpc_status.h"
+#include "util/base64.h"
+#include "session/grpc_status.h"
 
 namespace kiln::client {
 
@@ -40,11 +40,10 @@ bool HasCap(const gw::PongResponse& pong, const std::string& id) {
 Status ReturnError(const Context& ctx, gw::LLBBridge::StubInterface* bridge, const std::string& ref,
                    const Status& err) {
   gw::ReturnRequest req;
-  req.mutable_error()->set_code(static_cast<int>(err.code()));
-  req.mutable_error()->set_message(err.message());
+  *req.mutable_error() = session::ToRpcStatus(err);  // typed details go back too
   gw::ReturnResponse resp;
   CallContext call(ctx, ref);
-  return FromGrpcStatus(bridge->Return(call.get(), req, &resp));
+  return session::FromGrpcStatus(bridge->Return(call.get(), req, &resp));
 }
 
 }  // namespace
@@ -55,7 +54,7 @@ Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInt
   {
     CallContext call(ctx, req.ref);
     call.get()->set_deadline(std::chrono::system_clock::now() + kPingTimeout);
-    KILN_RETURN_IF_ERROR(FromGrpcStatus(bridge->Ping(call.get(), gw::PingRequest(), &pong)));
+    KILN_RETURN_IF_ERROR(session::FromGrpcStatus(bridge->Ping(call.get(), gw::PingRequest(), &pong)));
   }
   // Without caps the daemon predates them: it expects the legacy inline return.
   bool use_return = HasCap(pong, "return");
@@ -72,7 +71,7 @@ Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInt
   Status solved;
   {
     CallContext call(ctx, req.ref);
-    solved = FromGrpcStatus(bridge->Solve(call.get(), sreq, &sresp));
+    solved = session::FromGrpcStatus(bridge->Solve(call.get(), sreq, &sresp));
   }
   if (!solved.ok()) {
     if (use_return) ReturnError(ctx, bridge, req.ref, solved).IgnoreError();
@@ -91,7 +90,7 @@ Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInt
     gw::SolveResponse final_resp;
     CallContext call(ctx, req.ref);
     KILN_RETURN_IF_ERROR(
-        FromGrpcStatus(bridge->Solve(call.get(), sreq, &final_resp)).Annotate("failed to solve"));
+        session::FromGrpcStatus(bridge->Solve(call.get(), sreq, &final_resp)).Annotate("failed to solve"));
     return out;
   }
 
@@ -109,7 +108,7 @@ Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInt
   *rreq.mutable_result() = std::move(result);
   gw::ReturnResponse rresp;
   CallContext call(ctx, req.ref);
-  KILN_RETURN_IF_ERROR(FromGrpcStatus(bridge->Return(call.get(), rreq, &rresp)));
+  KILN_RETURN_IF_ERROR(session::FromGrpcStatus(bridge->Return(call.get(), rreq, &rresp)));
   return out;
 }
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/atomic_file.h"
-#include "client/base64.h"
+#include "util/base64.h"
 
 namespace kiln::client {
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "client/base64.h"
+#include "util/base64.h"
 
 namespace kiln::client {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "client/base64.h"
+#include "util/base64.h"
 #include "client/go_format.h"
 
 namespace kiln::client::progress {

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 
 namespace kiln::client {
 
@@ -78,7 +78,7 @@ grpc::Status SecretsService::GetSecret(grpc::ServerContext*,
                                        const moby::buildkit::secrets::v1::GetSecretRequest* req,
                                        moby::buildkit::secrets::v1::GetSecretResponse* resp) {
   Result<std::string> v = store_.Get(req->id());
-  if (!v.ok()) return ToGrpcStatus(v.status());
+  if (!v.ok()) return session::ToGrpcStatus(v.status());
   if (v->size() > kMaxSecretSize) {
     return grpc::Status(grpc::StatusCode::UNKNOWN,
                         fmt::format("invalid secret size {}", v->size()));

@@ -15,7 +15,7 @@
 #include "client/auth_service.h"
 #include "client/connection.h"
 #include "client/filesync_service.h"
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 #include "client/health_service.h"
 #include "client/id.h"
 #include "client/ssh_service.h"
@@ -202,7 +202,7 @@ Status Session::Close() {
   Status st;
   if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED &&
       fin.error_code() != grpc::StatusCode::UNAVAILABLE) {
-    st = FromGrpcStatus(fin).Annotate("session");
+    st = session::FromGrpcStatus(fin).Annotate("session");
   }
   std::lock_guard<std::mutex> lock(mu_);
   close_status_ = st;

@@ -136,11 +136,13 @@ grpc::Status BridgeService::Return(grpc::ServerContext* sc, const gw::ReturnRequ
   if ((*job)->returned) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "result already returned");
   if (req->has_error() && req->error().code() != 0) {
     // Go clients prefix "<Code>: " to errors they pass back; ours would add it again.
-    std::string msg = req->error().message();
-    Code code = static_cast<Code>(req->error().code());
-    std::string prefix = std::string(CodeName(code)) + ": ";
+    kiln::Status err = session::FromRpcStatus(req->error());
+    std::string msg = err.message();
+    std::string prefix = std::string(CodeName(err.code())) + ": ";
     while (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
-    (*job)->returned = Result<frontend::SolveResult>(kiln::Status(code, msg));
+    kiln::Status cleaned(err.code(), msg);
+    cleaned.mutable_details() = err.details();
+    (*job)->returned = Result<frontend::SolveResult>(cleaned);
   } else {
     const gw::Result& r = req->result();
     std::string id;

@@ -8,15 +8,14 @@
 #include <mutex>
 #include <thread>
 
+#include "session/grpc_status.h"
 #include "util/context.h"
 #include "util/status.h"
 
 namespace kiln::daemon {
 
-inline grpc::Status ToGrpc(const Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
-}
+// Code, message and typed details (session/grpc_status.h).
+inline grpc::Status ToGrpc(const Status& s) { return session::ToGrpcStatus(s); }
 
 // A child of `parent` cancelled when the client cancels or disconnects the call. Polls the
 // sync API's IsCancelled (it has no callback) until destroyed; destruction does not wait for

@@ -1,5 +1,7 @@
 #include "registry/auth.h"
 
+#include "util/base64.h"
+
 #include "registry/json_fields.h"
 
 namespace kiln::registry {
@@ -35,26 +37,6 @@ std::string BasicHeader(const Credentials& c) {
 
 std::string RepositoryScope(std::string_view path, bool push) {
   return "repository:" + std::string(path) + (push ? ":pull,push" : ":pull");
-}
-
-std::string Base64Encode(std::string_view in) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int k = 18; k >= 0; k -= 6) out.push_back(kAlphabet[(v >> k) & 63]);
-  }
-  if (size_t rest = in.size() - i; rest > 0) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    if (rest == 2) v |= uint8_t(in[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
 }
 
 Authorizer::Authorizer(std::shared_ptr<HttpClient> http, CredentialsFn credentials, TlsFn tls)

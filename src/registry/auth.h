@@ -46,9 +46,6 @@ using CredentialsFn = std::function<std::optional<Credentials>(const std::string
 // "repository:<path>:pull" or "repository:<path>:pull,push".
 std::string RepositoryScope(std::string_view path, bool push);
 
-// "dXNlcjpwYXNz" for "user:pass".
-std::string Base64Encode(std::string_view in);
-
 class Authorizer {
  public:
   using Clock = std::chrono::steady_clock;

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "util/base64.h"
+
 #include <atomic>
 #include <cstring>
 #include <future>

@@ -57,6 +57,12 @@ Status Status::WithExitCode(int code) const {
   return s;
 }
 
+Status Status::WithSource(SourceLocation src) const {
+  Status s = *this;
+  s.details_.sources.push_back(std::move(src));
+  return s;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "OK";
   return std::string(CodeName(code_)) + ": " + message_;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "util/check.h"
 
@@ -36,10 +37,19 @@ enum class Code : int {
 
 std::string_view CodeName(Code code);
 
-// Typed details that travel with an error to the client (vertex, exit code).
+// Where in a source file (a Dockerfile) an error is: BuildKit's errdefs.Source. The client
+// shows the lines around the ranges (error_details.h).
+struct SourceLocation {
+  std::string filename;
+  std::string data;                         // the whole file
+  std::vector<std::pair<int, int>> ranges;  // 1-based lines, start and end inclusive
+};
+
+// Typed details that travel with an error to the client (vertex, exit code, source lines).
 struct ErrorDetails {
   std::string vertex;             // digest of the failing vertex, if any
   std::optional<int> exit_code;   // exit code of a failed process, if any
+  std::vector<SourceLocation> sources;
 };
 
 class [[nodiscard]] Status {
@@ -59,6 +69,7 @@ class [[nodiscard]] Status {
   Status Annotate(std::string_view prefix) const;
   Status WithVertex(std::string vertex) const;
   Status WithExitCode(int code) const;
+  Status WithSource(SourceLocation src) const;
 
   std::string ToString() const;
   void IgnoreError() const {}

@@ -106,6 +106,11 @@ TEST_F(DockerfileTest, ErrorsPointAtTheLine) {
   auto r = Build({});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("Dockerfile:2: unknown flag: --form"), std::string::npos) << r.err;
+  // The lines come as BuildKit's typed source detail, printed as buildctl prints them.
+  EXPECT_NE(r.err.find("Dockerfile:2\n--------------------\n   1 |     FROM scratch\n"
+                       "   2 | >>> COPY --form=x a b\n"),
+            std::string::npos)
+      << r.err;
 
   WriteFile(ctx_ + "/Dockerfile", "FROM " + Busybox() + "\nRUN exit 7\n");
   r = Build({});

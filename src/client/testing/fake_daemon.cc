@@ -12,7 +12,7 @@
 #include <set>
 #include <thread>
 
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 #include "filesync/filesync.grpc.pb.h"
 #include "fsutil/batch_stream.h"
 #include "fsutil/receiver.h"
@@ -131,7 +131,7 @@ class FakeDaemon::Impl {
                           fsutil::ReceiveOptions{}, &stats);
       fin = stream->Finish();
     }
-    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) return FromGrpcStatus(fin);
+    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) return session::FromGrpcStatus(fin);
     return s;
   }
 
@@ -146,7 +146,7 @@ class FakeDaemon::Impl {
     fsutil::SendStats stats;
     Status s = fsutil::Send(Context::Background(), ps, dir, fsutil::WalkOptions{}, &stats);
     grpc::Status fin = stream->Finish();
-    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) return FromGrpcStatus(fin);
+    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) return session::FromGrpcStatus(fin);
     return s;
   }
 
@@ -161,7 +161,7 @@ class FakeDaemon::Impl {
       if (!stream->Write(m)) break;
     }
     stream->WritesDone();
-    return FromGrpcStatus(stream->Finish());
+    return session::FromGrpcStatus(stream->Finish());
   }
 };
 
@@ -310,7 +310,7 @@ class ControlImpl final : public bk::Control::Service {
         std::lock_guard<std::mutex> lock(d_->mu);
         d_->rec.pull_status[name] = s;
       }
-      if (!s.ok()) return ToGrpcStatus(s);
+      if (!s.ok()) return session::ToGrpcStatus(s);
     }
     if (script.check_health) {
       auto stub = grpc::health::v1::Health::NewStub(ch);
@@ -330,7 +330,7 @@ class ControlImpl final : public bk::Control::Service {
       std::lock_guard<std::mutex> lock(d_->mu);
       d_->rec.export_status = es;
     }
-    if (!es.ok()) return ToGrpcStatus(es);
+    if (!es.ok()) return session::ToGrpcStatus(es);
     if (script.block_until_cancelled) {
       while (!ctx->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       std::lock_guard<std::mutex> lock(d_->mu);

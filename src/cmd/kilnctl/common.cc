@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "client/connection.h"
+#include "util/error_details.h"
 #include "util/log.h"
 
 namespace kiln::kilnctl {
@@ -77,6 +78,8 @@ Result<Connection> Connect(const GlobalOptions& g, bool allow_embedded) {
 }
 
 int ReportError(const Status& s) {
+  // Source lines first, as buildctl prints them (errdefs.Source.Print).
+  for (const auto& src : s.details().sources) WriteFd(STDERR_FILENO, FormatSourceLocation(src));
   WriteFd(STDERR_FILENO, fmt::format("error: {}\n", s.message()));
   return 1;
 }

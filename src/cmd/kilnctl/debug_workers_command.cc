@@ -2,7 +2,7 @@
 
 #include <grpcpp/client_context.h>
 
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 #include "client/workers_format.h"
 #include "cmd/kilnctl/commands.h"
 #include "control/control.grpc.pb.h"
@@ -25,7 +25,7 @@ int RunWorkers(const GlobalOptions& g, const WorkersFlags& f) {
   moby::buildkit::v1::ListWorkersRequest req;
   for (const std::string& filter : f.filters) req.add_filter(filter);
   moby::buildkit::v1::ListWorkersResponse resp;
-  Status s = client::FromGrpcStatus(control->ListWorkers(&call, req, &resp));
+  Status s = session::FromGrpcStatus(control->ListWorkers(&call, req, &resp));
   if (!s.ok()) return ReportError(s.Annotate("failed to list workers"));
   PrintStdout(client::FormatWorkers(resp, f.verbose));
   return 0;

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 #include "client/progress_trace.h"
 #include "client/usage_format.h"
 #include "cmd/kilnctl/commands.h"
@@ -28,7 +28,7 @@ int RunDiskUsage(const GlobalOptions& g, const DuFlags& f) {
   moby::buildkit::v1::DiskUsageRequest req;
   for (const std::string& filter : f.filters) req.add_filter(filter);
   moby::buildkit::v1::DiskUsageResponse resp;
-  Status s = client::FromGrpcStatus(control->DiskUsage(&call, req, &resp));
+  Status s = session::FromGrpcStatus(control->DiskUsage(&call, req, &resp));
   if (!s.ok()) return ReportError(s.Annotate("failed to call diskusage"));
 
   std::vector<moby::buildkit::v1::UsageRecord> records(resp.record().begin(), resp.record().end());

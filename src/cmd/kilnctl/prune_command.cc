@@ -5,7 +5,7 @@
 #include <grpcpp/client_context.h>
 
 #include "client/go_format.h"
-#include "client/grpc_status.h"
+#include "session/grpc_status.h"
 #include "client/progress_trace.h"
 #include "client/tabwriter.h"
 #include "client/usage_format.h"
@@ -69,7 +69,7 @@ int RunPrune(const GlobalOptions& g, const PruneFlags& f) {
     // Printed as it arrives; the header stays aligned because the ID column is fixed-width.
     PrintStdout(tw.Flush());
   }
-  Status s = client::FromGrpcStatus(reader->Finish());
+  Status s = session::FromGrpcStatus(reader->Finish());
   if (!s.ok()) return ReportError(s.Annotate("failed to call prune"));
   PrintStdout(client::PruneTotal(total));
   return 0;

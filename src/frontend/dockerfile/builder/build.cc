@@ -112,9 +112,15 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(const Context& ctx, fron
     KILN_ASSIGN_OR_RETURN(auto r, bridge.ResolveImageConfig(ctx, ref, ro));
     return ResolvedImage{r.digest, r.config};
   };
-  KILN_ASSIGN_OR_RETURN(ConvertResult conv, Dockerfile2LLB(*dockerfile, co));
-  KILN_ASSIGN_OR_RETURN(frontend::SolveResult res, bridge.Solve(ctx, conv.definition));
-  res.metadata["containerimage.config"] = conv.image_config;
+  SourceRange where;
+  auto conv = Dockerfile2LLB(*dockerfile, co, &where);
+  if (!conv.ok()) {
+    // The lines travel as BuildKit's typed source detail, so buildctl and kilnctl show them.
+    if (where.start < 1) return conv.status();
+    return conv.status().WithSource(SourceLocation{filename, *dockerfile, {{where.start, where.end}}});
+  }
+  KILN_ASSIGN_OR_RETURN(frontend::SolveResult res, bridge.Solve(ctx, conv->definition));
+  res.metadata["containerimage.config"] = conv->image_config;
   return res;
 }
 

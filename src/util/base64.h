@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-namespace kiln::client {
+namespace kiln {
 
 std::string Base64Encode(std::string_view data);
 std::optional<std::string> Base64Decode(std::string_view text);
 
-}  // namespace kiln::client
+}  // namespace kiln

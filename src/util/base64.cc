@@ -1,9 +1,9 @@
-#include "client/base64.h"
+#include "util/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace kiln::client {
+namespace kiln {
 
 namespace {
 
@@ -76,4 +76,4 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
-}  // namespace kiln::client
+}  // namespace kiln
