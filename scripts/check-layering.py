@@ -11,7 +11,7 @@ RANKS = {
     "util": 1,
     "llb": 2, "fsutil": 2, "content": 2,
     "snapshot": 3,
-    "executor": 4,
+    "executor": 4, "layer": 4,
     "cache": 5,
     "solver": 6,
     "registry": 7, "session": 7,

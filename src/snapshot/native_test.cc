@@ -56,6 +56,9 @@ TEST_F(NativeTest, RejectsBadKeysAndMissingParents) {
   EXPECT_FALSE(std::filesystem::exists(root_ + "/c"));
   ASSERT_TRUE(sn_->Prepare(ctx, "d", "").ok());
   EXPECT_EQ(sn_->Prepare(ctx, "d", "").code(), Code::kAlreadyExists);
+  // Whole trees: no upper dir to write into or to diff from.
+  EXPECT_EQ(sn_->UpperDir("d").status().code(), Code::kUnimplemented);
+  EXPECT_EQ(sn_->DiffDirs("d").status().code(), Code::kUnimplemented);
 }
 
 TEST_F(NativeTest, RemoveAndLeftoversAreCleaned) {

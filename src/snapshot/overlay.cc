@@ -184,15 +184,25 @@ class OverlaySnapshotter : public Snapshotter {
     auto it = snaps_.find(key);
     if (it == snaps_.end()) return NotFound("snapshot " + key + " does not exist");
     if (it->second.committed) return FailedPrecondition("snapshot " + key + " is committed");
+    return DirsLocked(key);
+  }
+
+  Result<UpperDirInfo> DiffDirs(const std::string& key) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!snaps_.count(key)) return NotFound("snapshot " + key + " does not exist");
+    return DirsLocked(key);
+  }
+
+ private:
+  std::string Dir(int64_t id) const { return snapshots_ + "/" + std::to_string(id); }
+
+  UpperDirInfo DirsLocked(const std::string& key) const {
     UpperDirInfo info;
     auto chain = ChainLocked(key);
     info.upper = Dir(chain[0]) + "/fs";
     for (size_t i = 1; i < chain.size(); i++) info.lowers.push_back(Dir(chain[i]) + "/fs");
     return info;
   }
-
- private:
-  std::string Dir(int64_t id) const { return snapshots_ + "/" + std::to_string(id); }
 
   // Ids of key and its ancestors, key first. Init guarantees every parent exists.
   std::vector<int64_t> ChainLocked(const std::string& key) const {

@@ -230,6 +230,24 @@ TEST_F(OverlayTest, RemoveRefusesSnapshotsWithChildren) {
   EXPECT_EQ(Names(root_ + "/snapshots"), Strings{});
 }
 
+TEST_F(OverlayTest, DiffDirsNameTheOwnAndParentDirsOfActiveAndCommittedSnapshots) {
+  Layer("a", "", [](const std::string& p) { WriteFile(p + "/fa", "a"); });
+  Layer("b", "a", [](const std::string& p) { WriteFile(p + "/fb", "b"); });
+  Layer(
+      "c", "b", [](const std::string& p) { WriteFile(p + "/fc", "c"); }, /*commit=*/false);
+  auto b = sn_->DiffDirs("b");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(Names(b->upper), Strings{"fb"});
+  ASSERT_EQ(b->lowers.size(), 1u);
+  EXPECT_EQ(Names(b->lowers[0]), Strings{"fa"});
+  auto c = sn_->DiffDirs("c");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->upper, Upper("c"));
+  EXPECT_EQ(c->lowers, (Strings{b->upper, b->lowers[0]}));
+  EXPECT_EQ(Upper("b"), "<snapshot b is committed>");  // UpperDir stays for writers only
+  EXPECT_EQ(sn_->DiffDirs("missing").status().code(), Code::kNotFound);
+}
+
 TEST_F(OverlayTest, PrepareChecksKeysAndParents) {
   ASSERT_TRUE(sn_->Prepare(ctx_, "active", "").ok());
   EXPECT_EQ(sn_->Prepare(ctx_, "x", "active").code(), Code::kFailedPrecondition);

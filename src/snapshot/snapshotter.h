@@ -56,6 +56,12 @@ class Snapshotter {
   virtual Result<UpperDirInfo> UpperDir(const std::string& key) {
     return Unimplemented(name() + " snapshots have no separate upper dir");
   }
+  // The same directories for reading only, for an active or a committed snapshot: the layer
+  // differ walks `upper` as the changes of `key` against its parent (layer/layer_diff.h).
+  // Nothing may be written there. Unimplemented where a snapshot is a whole tree (native).
+  virtual Result<UpperDirInfo> DiffDirs(const std::string& key) {
+    return Unimplemented(name() + " snapshots have no separate upper dir");
+  }
 };
 
 // Copying snapshotter rooted at `root` (root/<key>/fs). Leftovers of interrupted prepares are

@@ -227,6 +227,64 @@ Status TarWriter::WriteData(std::string_view data) {
   return Emit(data);
 }
 
+Status TarWriter::WriteFile(const Context& ctx, const TarHeader& h, const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "tar: open " + path);
+  Status s = WriteHeader(h);
+  int64_t left = h.size;
+  if (s.ok() && left > 0 && buf_.empty()) buf_.resize(1u << 20);
+  while (s.ok() && left > 0) {
+    s = ctx.Err();
+    if (!s.ok()) break;
+    ssize_t n = read(fd, buf_.data(), static_cast<size_t>(std::min<int64_t>(left, buf_.size())));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      s = ErrnoStatus(errno, "tar: read " + path);
+    } else if (n == 0) {
+      s = DataLoss("tar: " + path + " shrank while being archived");
+    } else {
+      left -= n;
+      s = WriteData(std::string_view(buf_.data(), static_cast<size_t>(n)));
+    }
+  }
+  close(fd);
+  return s;
+}
+
+Status TarHeaderFromStat(const std::string& path, std::string name, const struct stat& st,
+                         TarHeader* h) {
+  h->name = S_ISDIR(st.st_mode) ? std::move(name) + "/" : std::move(name);
+  h->mode = st.st_mode & 07777;
+  h->uid = st.st_uid;
+  h->gid = st.st_gid;
+  h->mtime_sec = st.st_mtim.tv_sec;
+  h->mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+  h->size = 0;
+  h->linkname.clear();
+  h->devmajor = h->devminor = 0;
+  if (S_ISDIR(st.st_mode)) {
+    h->type = TarType::kDir;
+  } else if (S_ISREG(st.st_mode)) {
+    h->type = TarType::kRegular;
+    h->size = st.st_size;
+  } else if (S_ISLNK(st.st_mode)) {
+    h->type = TarType::kSymlink;
+    h->linkname.resize(static_cast<size_t>(st.st_size) + 1);
+    ssize_t n = readlink(path.c_str(), h->linkname.data(), h->linkname.size());
+    if (n < 0) return ErrnoStatus(errno, "tar: readlink " + path);
+    h->linkname.resize(static_cast<size_t>(n));
+  } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    h->type = S_ISCHR(st.st_mode) ? TarType::kChar : TarType::kBlock;
+    h->devmajor = major(st.st_rdev);
+    h->devminor = minor(st.st_rdev);
+  } else if (S_ISFIFO(st.st_mode)) {
+    h->type = TarType::kFifo;
+  } else {
+    return InvalidArgument("tar: " + path + " is a socket or of an unknown type");
+  }
+  return Status::Ok();
+}
+
 Status TarWriter::Close() {
   if (closed_) return Status::Ok();
   KILN_RETURN_IF_ERROR(FinishEntry());
@@ -261,8 +319,7 @@ class TreeTarWalker {
  private:
   Status WriteEntry(const std::string& path, const std::string& rel, const struct stat& st) {
     TarHeader h;
-    h.name = S_ISDIR(st.st_mode) ? rel + "/" : rel;
-    h.mode = st.st_mode & 07777;
+    KILN_RETURN_IF_ERROR(TarHeaderFromStat(path, rel, st, &h));
     h.uid = opts_.uid.value_or(st.st_uid);
     h.gid = opts_.gid.value_or(st.st_gid);
     int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
@@ -287,60 +344,19 @@ class TreeTarWalker {
       if (!first) {
         h.type = TarType::kHardlink;
         h.linkname = it->second;
+        h.size = 0;
+        h.devmajor = h.devminor = 0;
         return w_->WriteHeader(h);
       }
     }
-    if (S_ISDIR(st.st_mode)) {
-      h.type = TarType::kDir;
-    } else if (S_ISLNK(st.st_mode)) {
-      h.type = TarType::kSymlink;
-      h.linkname.resize(static_cast<size_t>(st.st_size) + 1);
-      ssize_t n = readlink(path.c_str(), h.linkname.data(), h.linkname.size());
-      if (n < 0) return ErrnoStatus(errno, "tar: readlink " + path);
-      h.linkname.resize(static_cast<size_t>(n));
-    } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-      h.type = S_ISCHR(st.st_mode) ? TarType::kChar : TarType::kBlock;
-      h.devmajor = major(st.st_rdev);
-      h.devminor = minor(st.st_rdev);
-    } else if (S_ISFIFO(st.st_mode)) {
-      h.type = TarType::kFifo;
-    } else {
-      h.type = TarType::kRegular;
-      h.size = st.st_size;
-      return WriteFile(path, h);
-    }
+    if (h.type == TarType::kRegular) return w_->WriteFile(ctx_, h, path);
     return w_->WriteHeader(h);
-  }
-
-  Status WriteFile(const std::string& path, const TarHeader& h) {
-    int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus(errno, "tar: open " + path);
-    Status s = w_->WriteHeader(h);
-    int64_t left = h.size;
-    buf_.resize(1u << 20);
-    while (s.ok() && left > 0) {
-      s = ctx_.Err();
-      if (!s.ok()) break;
-      ssize_t n = read(fd, buf_.data(), static_cast<size_t>(std::min<int64_t>(left, buf_.size())));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        s = ErrnoStatus(errno, "tar: read " + path);
-      } else if (n == 0) {
-        s = DataLoss("tar: " + path + " shrank while being archived");
-      } else {
-        left -= n;
-        s = w_->WriteData(std::string_view(buf_.data(), static_cast<size_t>(n)));
-      }
-    }
-    close(fd);
-    return s;
   }
 
   const Context& ctx_;
   const TarOptions& opts_;
   TarWriter* w_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // (dev, ino) -> first archived path
-  std::vector<char> buf_;
 };
 
 }  // namespace

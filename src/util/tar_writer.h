@@ -4,6 +4,8 @@
 // "SCHILY.xattr.<name>") into a byte sink. TarWriter writes single entries; WriteTreeTar
 // archives a directory tree in a deterministic order. Neither is thread-safe.
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -55,6 +57,10 @@ class TarWriter {
   Status WriteHeader(const TarHeader& h);
   // Content of the current entry, in pieces of any size.
   Status WriteData(std::string_view data);
+  // Writes the header h of a regular file and then its h.size content bytes, read from the file
+  // at path (opened without following a symlink). DataLoss if the file turns out shorter;
+  // cancellation is checked between reads.
+  Status WriteFile(const Context& ctx, const TarHeader& h, const std::string& path);
   // Finishes the last entry and writes the end-of-archive marker. Nothing may follow.
   Status Close();
 
@@ -68,8 +74,16 @@ class TarWriter {
   int64_t remaining_ = 0;  // content bytes the current entry still expects
   int64_t written_ = 0;    // content bytes written to the current entry
   bool closed_ = false;
-  Status failed_;  // a sink error sticks
+  Status failed_;          // a sink error sticks
+  std::vector<char> buf_;  // WriteFile's read buffer, reused
 };
+
+// Fills what lstat says about the entry at path, to be archived as `name`: type, permission
+// bits, numeric ids, size (regular files), mtime, device numbers, and a symlink's target (read
+// from path). A directory's name gets a trailing "/". Xattrs and hardlinks are the caller's.
+// Sockets cannot be archived: InvalidArgument.
+Status TarHeaderFromStat(const std::string& path, std::string name, const struct stat& st,
+                         TarHeader* h);
 
 struct TarOptions {
   // Ownership override for every entry.

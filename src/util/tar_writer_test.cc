@@ -254,5 +254,42 @@ TEST(TarWriterTest, SinkErrorAndCancellationStopTheWalk) {
             Code::kInvalidArgument);
 }
 
+TEST(TarWriterTest, HeaderFromStatAndWriteFileForSingleEntries) {
+  TempDir t;
+  WriteFile(t.path() + "/f", "content", 04750);
+  SetMtime(t.path() + "/f", 1600000000, 0);  // no PAX record: the content follows the header
+  ASSERT_EQ(symlink("target/x", (t.path() + "/l").c_str()), 0);
+  ASSERT_EQ(mkdir((t.path() + "/d").c_str(), 0700), 0);
+  TarHeader h;
+  ASSERT_OK(TarHeaderFromStat(t.path() + "/f", "f", Lstat(t.path() + "/f"), &h));
+  EXPECT_EQ(h.type, TarType::kRegular);
+  EXPECT_EQ(h.mode, 04750u);
+  EXPECT_EQ(h.size, 7);
+  ASSERT_OK(TarHeaderFromStat(t.path() + "/l", "l", Lstat(t.path() + "/l"), &h));
+  EXPECT_EQ(h.type, TarType::kSymlink);
+  EXPECT_EQ(h.linkname, "target/x");
+  EXPECT_EQ(h.size, 0);
+  ASSERT_OK(TarHeaderFromStat(t.path() + "/d", "d", Lstat(t.path() + "/d"), &h));
+  EXPECT_EQ(h.type, TarType::kDir);
+  EXPECT_EQ(h.name, "d/");
+  EXPECT_EQ(h.linkname, "");
+
+  std::string out;
+  TarWriter w([&out](std::string_view b) {
+    out.append(b);
+    return Status::Ok();
+  });
+  ASSERT_OK(TarHeaderFromStat(t.path() + "/f", "f", Lstat(t.path() + "/f"), &h));
+  ASSERT_OK(w.WriteFile(Context::Background(), h, t.path() + "/f"));
+  ASSERT_OK(w.Close());
+  EXPECT_EQ(out.substr(512, 7), "content");
+  // A file shorter than its header says is DataLoss, naming it.
+  TarWriter w2([](std::string_view) { return Status::Ok(); });
+  h.size = 100;
+  Status s = w2.WriteFile(Context::Background(), h, t.path() + "/f");
+  EXPECT_EQ(s.code(), Code::kDataLoss);
+  EXPECT_EQ(s.message(), "tar: " + t.path() + "/f shrank while being archived");
+}
+
 }  // namespace
 }  // namespace kiln
