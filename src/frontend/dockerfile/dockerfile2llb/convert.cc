@@ -202,7 +202,7 @@ class Converter {
     }
     bool numeric = !ref.empty() && std::all_of(ref.begin(), ref.end(), ::isdigit);
     if (numeric) {
-      int i = std::stoi(ref.size() > 6 ? std::string("999999") : ref);
+      int i = ref.size() > 6 ? 999999 : static_cast<int>(std::strtol(ref.c_str(), nullptr, 10));
       if (i < before) return &stages_[static_cast<size_t>(i)];
     }
     return nullptr;
@@ -350,7 +350,8 @@ class Converter {
       return Status::Ok();
     }
     if (v == "user") {
-      KILN_ASSIGN_OR_RETURN(std::string u, Expand(n.next.at(0), env));
+      if (n.next.size() != 1) return InvalidArgument("USER requires exactly one argument");
+      KILN_ASSIGN_OR_RETURN(std::string u, Expand(n.next[0], env));
       s.image.SetUser(u);
       s.image.AddHistory("USER " + u, true);
       return Status::Ok();
@@ -374,7 +375,8 @@ class Converter {
       return Status::Ok();
     }
     if (v == "stopsignal") {
-      KILN_ASSIGN_OR_RETURN(std::string sig, Expand(n.next.at(0), env));
+      if (n.next.size() != 1) return InvalidArgument("STOPSIGNAL requires exactly one argument");
+      KILN_ASSIGN_OR_RETURN(std::string sig, Expand(n.next[0], env));
       s.image.SetStopSignal(sig);
       s.image.AddHistory("STOPSIGNAL " + sig, true);
       return Status::Ok();
@@ -452,7 +454,8 @@ class Converter {
   }
 
   Status Workdir(Stage& s, const Node& n, int step) {
-    KILN_ASSIGN_OR_RETURN(std::string dir, Expand(n.next.at(0), StageEnv(s)));
+    if (n.next.size() != 1) return InvalidArgument("WORKDIR requires exactly one argument");
+    KILN_ASSIGN_OR_RETURN(std::string dir, Expand(n.next[0], StageEnv(s)));
     std::string wd = JoinWorkdir(s.image.WorkingDir(), dir, false);
     s.image.SetWorkingDir(wd);
     s.image.AddHistory("WORKDIR " + wd, true);
@@ -474,8 +477,13 @@ class Converter {
     } else if (!n.heredocs.empty()) {
       std::string cmd = n.next.empty() ? "" : n.next[0];
       const Heredoc& h = n.heredocs[0];
-      if (n.heredocs.size() != 1 || cmd.find("<<") == std::string::npos ||
-          cmd.substr(cmd.find_first_not_of("<-", cmd.find("<<"))).find(' ') != std::string::npos) {
+      // Only a heredoc that is the whole command line (`RUN <<EOF`): its content is the script.
+      std::string trimmed = cmd;
+      while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t')) trimmed.pop_back();
+      size_t start = trimmed.find_first_not_of(" \t");
+      bool whole = start != std::string::npos && trimmed.compare(start, 2, "<<") == 0 &&
+                   trimmed.find_first_of(" \t", start) == std::string::npos;
+      if (n.heredocs.size() != 1 || !whole) {
         return Unimplemented("RUN with a heredoc other than the whole command is not supported by kiln yet");
       }
       args = shell;
@@ -677,9 +685,10 @@ class Converter {
       std::string user = chown.substr(0, chown.find(':'));
       std::string group = chown.find(':') == std::string::npos ? user : chown.substr(chown.find(':') + 1);
       auto set = [&](pb::UserOpt* u, const std::string& v) {
-        bool numeric = !v.empty() && std::all_of(v.begin(), v.end(), ::isdigit);
+        bool numeric = !v.empty() && v.size() <= 10 && std::all_of(v.begin(), v.end(), ::isdigit);
+        if (numeric && std::strtoull(v.c_str(), nullptr, 10) > 0xFFFFFFFFull) numeric = false;
         if (numeric) {
-          u->set_byid(static_cast<uint32_t>(std::stoul(v)));
+          u->set_byid(static_cast<uint32_t>(std::strtoull(v.c_str(), nullptr, 10)));
         } else {
           u->mutable_byname()->set_name(v);
           u->mutable_byname()->set_input(0);
