@@ -51,7 +51,8 @@ Result<std::string> Bridge::ReadFile(const Context& ctx, const solver::OpResultP
       break;
     }
     int64_t chunk = std::min<int64_t>(sizeof(buf), want - static_cast<int64_t>(data.size()));
-    ssize_t n = pread(fd, buf, static_cast<size_t>(chunk), offset + static_cast<int64_t>(data.size()));
+    ssize_t n =
+        pread(fd, buf, static_cast<size_t>(chunk), offset + static_cast<int64_t>(data.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       st = ErrnoStatus(errno, "read " + path);

@@ -34,8 +34,7 @@ class Bridge final : public frontend::FrontendLLBBridge {
       const Context& ctx, const std::string& name,
       const std::map<std::string, std::string>& opts) override;
   Result<std::string> ReadFile(const Context& ctx, const solver::OpResultPtr& ref,
-                               const std::string& path, int64_t offset,
-                               int64_t length) override;
+                               const std::string& path, int64_t offset, int64_t length) override;
   Result<frontend::ResolvedImageConfig> ResolveImageConfig(
       const Context& ctx, const std::string& ref,
       const frontend::ResolveImageConfigOptions& opts) override;

@@ -19,7 +19,8 @@ google::rpc::Status ToRpcStatus(const Status& s) {
 Status FromRpcStatus(const google::rpc::Status& r) {
   if (r.code() == 0) return Status::Ok();
   Status s(static_cast<Code>(r.code()), r.message());
-  for (const auto& any : r.details()) DecodeErrorDetail(any.type_url(), any.value(), &s.mutable_details());
+  for (const auto& any : r.details())
+    DecodeErrorDetail(any.type_url(), any.value(), &s.mutable_details());
   return s;
 }
 

@@ -50,7 +50,8 @@ void DecodeErrorDetail(std::string_view type_url, std::string_view value, ErrorD
   SourceLocation src;
   auto info = j.find("info");
   if (info == j.end() || !info->is_object()) return;
-  if (auto f = info->find("filename"); f != info->end() && f->is_string()) src.filename = f->get<std::string>();
+  if (auto f = info->find("filename"); f != info->end() && f->is_string())
+    src.filename = f->get<std::string>();
   if (auto data = info->find("data"); data != info->end() && data->is_string()) {
     auto raw = Base64Decode(data->get<std::string>());
     if (!raw) return;
@@ -110,7 +111,8 @@ std::string FormatSourceLocation(const SourceLocation& src) {
   };
   std::string out = fmt::format("{}:{}\n--------------------\n", src.filename, prepad_start);
   for (int i = start; i <= end; i++) {
-    out += fmt::format(" {:>3} | {} {}\n", i, marked(i) ? ">>>" : "   ", lines[static_cast<size_t>(i - 1)]);
+    out += fmt::format(" {:>3} | {} {}\n", i, marked(i) ? ">>>" : "   ",
+                       lines[static_cast<size_t>(i - 1)]);
   }
   out += "--------------------\n";
   return out;

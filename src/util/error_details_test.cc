@@ -6,7 +6,8 @@ namespace kiln {
 namespace {
 
 TEST(ErrorDetailsTest, SourceLinesPrintAsBuildctlPrintsThem) {
-  SourceLocation src{"Dockerfile", "FROM scratch\nENV A=1\nCOPY --fro=x a b\nRUN x\nCMD y\nLABEL z=1\n", {{3, 3}}};
+  SourceLocation src{
+      "Dockerfile", "FROM scratch\nENV A=1\nCOPY --fro=x a b\nRUN x\nCMD y\nLABEL z=1\n", {{3, 3}}};
   // One failing line: four lines of context, as buildctl's errdefs.Source.Print.
   EXPECT_EQ(FormatSourceLocation(src),
             "Dockerfile:3\n"

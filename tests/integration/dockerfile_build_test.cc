@@ -2,8 +2,9 @@
 // LLBBridge and the frontend named in Control.Solve, FROM an image in Debian's docker-registry
 // on 127.0.0.1, RUN through runc, COPY from the context and from another stage, .dockerignore,
 // build args, config instructions seen by later steps, and errors that point at the line.
-#include <filesystem>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -39,9 +40,10 @@ class DockerfileTest : public ::testing::Test {
   std::string Busybox() const { return registry_->host() + "/busybox:latest"; }
 
   RunResult Build(const std::vector<std::string>& extra, bool in_solve = false) {
-    std::vector<std::string> args = {"build", "--progress=plain", "--frontend", "dockerfile.v0",
-                                     "--local", "context=" + ctx_, "--local", "dockerfile=" + ctx_,
-                                     "--output", "type=local,dest=" + out_};
+    std::vector<std::string> args = {
+        "build",    "--progress=plain",       "--frontend", "dockerfile.v0",
+        "--local",  "context=" + ctx_,        "--local",    "dockerfile=" + ctx_,
+        "--output", "type=local,dest=" + out_};
     if (in_solve) args.push_back("--frontend-in-solve");
     args.insert(args.end(), extra.begin(), extra.end());
     return daemon_.Kilnctl(args);
@@ -57,17 +59,20 @@ RegistryFixture* DockerfileTest::registry_ = nullptr;
 TEST_F(DockerfileTest, MultiStageBuildWithRunCopyArgsAndDockerignore) {
   WriteFile(ctx_ + "/Dockerfile",
             "# syntax=docker/dockerfile:1\n"
-            "ARG BASE=" + Busybox() + "\n"
-            "FROM $BASE AS build\n"
-            "ARG GREETING=hello\n"
-            "WORKDIR /work\n"
-            "COPY app/ ./app/\n"
-            "RUN echo \"$GREETING from $(cat app/name.txt)\" > /work/greeting.txt && ls app > /work/listing.txt\n"
-            "FROM scratch\n"
-            "COPY --from=build /work/greeting.txt /work/listing.txt /out/\n"
-            "COPY top.txt /\n"
-            "ENV MODE=release\n"
-            "CMD [\"/bin/app\"]\n");
+            "ARG BASE=" +
+                Busybox() +
+                "\n"
+                "FROM $BASE AS build\n"
+                "ARG GREETING=hello\n"
+                "WORKDIR /work\n"
+                "COPY app/ ./app/\n"
+                "RUN echo \"$GREETING from $(cat app/name.txt)\" > /work/greeting.txt && ls app > "
+                "/work/listing.txt\n"
+                "FROM scratch\n"
+                "COPY --from=build /work/greeting.txt /work/listing.txt /out/\n"
+                "COPY top.txt /\n"
+                "ENV MODE=release\n"
+                "CMD [\"/bin/app\"]\n");
   WriteFile(ctx_ + "/.dockerignore", "app/secret.txt\n");
   WriteFile(ctx_ + "/app/name.txt", "kiln");
   WriteFile(ctx_ + "/app/secret.txt", "do not send");
@@ -90,11 +95,11 @@ TEST_F(DockerfileTest, MultiStageBuildWithRunCopyArgsAndDockerignore) {
 }
 
 TEST_F(DockerfileTest, EnvWorkdirUserAndShellReachLaterSteps) {
-  WriteFile(ctx_ + "/Dockerfile",
-            "FROM " + Busybox() + "\nENV A=1 B=\"two words\"\nWORKDIR /srv\n"
-            "RUN mkdir -m 777 /out\nUSER kiln\n"
-            "SHELL [\"/bin/sh\", \"-ec\"]\n"
-            "RUN id -u > /out/uid && echo \"$A|$B|$(pwd)\" > /out/env\n");
+  WriteFile(ctx_ + "/Dockerfile", "FROM " + Busybox() +
+                                      "\nENV A=1 B=\"two words\"\nWORKDIR /srv\n"
+                                      "RUN mkdir -m 777 /out\nUSER kiln\n"
+                                      "SHELL [\"/bin/sh\", \"-ec\"]\n"
+                                      "RUN id -u > /out/uid && echo \"$A|$B|$(pwd)\" > /out/env\n");
   auto r = Build({});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ReadFile(out_ + "/out/uid"), "1000\n");

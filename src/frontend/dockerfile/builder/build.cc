@@ -15,8 +15,10 @@ std::string Opt(const std::map<std::string, std::string>& opts, const std::strin
 }
 
 // Reads `path` of a solved local, nullopt when it is not there.
-Result<std::optional<std::string>> ReadOptional(const Context& ctx, frontend::FrontendLLBBridge& bridge,
-                                                const frontend::SolveResult& res, const std::string& path) {
+Result<std::optional<std::string>> ReadOptional(const Context& ctx,
+                                                frontend::FrontendLLBBridge& bridge,
+                                                const frontend::SolveResult& res,
+                                                const std::string& path) {
   if (!res.ref) return std::optional<std::string>();
   auto data = bridge.ReadFile(ctx, res.ref, path, 0, 0);
   if (!data.ok()) {
@@ -45,8 +47,9 @@ bool IsStandardSyntax(const std::string& ref) {
 
 }  // namespace
 
-Result<frontend::SolveResult> DockerfileFrontend::Solve(const Context& ctx, frontend::FrontendLLBBridge& bridge,
-                                                        const std::map<std::string, std::string>& opts) {
+Result<frontend::SolveResult> DockerfileFrontend::Solve(
+    const Context& ctx, frontend::FrontendLLBBridge& bridge,
+    const std::map<std::string, std::string>& opts) {
   std::string filename = Opt(opts, "filename", "Dockerfile");
   std::string df_local = Opt(opts, "contextkey", "dockerfile");
   std::string ctx_local = "context";
@@ -58,10 +61,13 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(const Context& ctx, fron
   dl.session_id = session;
   dl.shared_key_hint = df_local;
   dl.include_patterns = {filename, filename + ".dockerignore"};
-  auto df_def = llb::State::Local(df_local, dl).WithCustomName("[internal] load build definition from " + base_name).Marshal();
+  auto df_def = llb::State::Local(df_local, dl)
+                    .WithCustomName("[internal] load build definition from " + base_name)
+                    .Marshal();
   if (!df_def.ok()) return df_def.status();
   KILN_ASSIGN_OR_RETURN(frontend::SolveResult df_res, bridge.Solve(ctx, *df_def));
-  KILN_ASSIGN_OR_RETURN(std::optional<std::string> dockerfile, ReadOptional(ctx, bridge, df_res, filename));
+  KILN_ASSIGN_OR_RETURN(std::optional<std::string> dockerfile,
+                        ReadOptional(ctx, bridge, df_res, filename));
   if (!dockerfile) {
     return InvalidArgument("failed to solve: failed to read dockerfile: open " + filename +
                            ": no such file or directory");
@@ -69,7 +75,8 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(const Context& ctx, fron
   if (auto syntax = DetectSyntax(*dockerfile)) {
     if (!IsStandardSyntax(syntax->value)) {
       return Unimplemented("Dockerfile syntax " + syntax->value +
-                           ": external frontend images are not supported by kiln yet (only the standard docker/dockerfile:1 syntax, served by the built-in frontend)");
+                           ": external frontend images are not supported by kiln yet (only the "
+                           "standard docker/dockerfile:1 syntax, served by the built-in frontend)");
     }
   }
 
@@ -83,7 +90,9 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(const Context& ctx, fron
       il.session_id = session;
       il.shared_key_hint = ctx_local;
       il.include_patterns = {std::string(kDockerignoreName)};
-      KILN_ASSIGN_OR_RETURN(auto def, llb::State::Local(ctx_local, il).WithCustomName("[internal] load .dockerignore").Marshal());
+      KILN_ASSIGN_OR_RETURN(auto def, llb::State::Local(ctx_local, il)
+                                          .WithCustomName("[internal] load .dockerignore")
+                                          .Marshal());
       KILN_ASSIGN_OR_RETURN(ignore_res, bridge.Solve(ctx, def));
       ignore_loaded = true;
     }
@@ -117,7 +126,8 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(const Context& ctx, fron
   if (!conv.ok()) {
     // The lines travel as BuildKit's typed source detail, so buildctl and kilnctl show them.
     if (where.start < 1) return conv.status();
-    return conv.status().WithSource(SourceLocation{filename, *dockerfile, {{where.start, where.end}}});
+    return conv.status().WithSource(
+        SourceLocation{filename, *dockerfile, {{where.start, where.end}}});
   }
   KILN_ASSIGN_OR_RETURN(frontend::SolveResult res, bridge.Solve(ctx, conv->definition));
   res.metadata["containerimage.config"] = conv->image_config;

@@ -27,11 +27,14 @@ namespace {
 
 // The only platform kiln builds for so far.
 const std::map<std::string, std::string>& PlatformArgs() {
-  static const std::map<std::string, std::string> args = {
-      {"TARGETPLATFORM", "linux/amd64"}, {"TARGETOS", "linux"}, {"TARGETARCH", "amd64"},
-      {"TARGETVARIANT", ""},             {"BUILDPLATFORM", "linux/amd64"},
-      {"BUILDOS", "linux"},              {"BUILDARCH", "amd64"},
-      {"BUILDVARIANT", ""}};
+  static const std::map<std::string, std::string> args = {{"TARGETPLATFORM", "linux/amd64"},
+                                                          {"TARGETOS", "linux"},
+                                                          {"TARGETARCH", "amd64"},
+                                                          {"TARGETVARIANT", ""},
+                                                          {"BUILDPLATFORM", "linux/amd64"},
+                                                          {"BUILDOS", "linux"},
+                                                          {"BUILDARCH", "amd64"},
+                                                          {"BUILDVARIANT", ""}};
   return args;
 }
 
@@ -68,8 +71,8 @@ std::string CleanPath(const std::string& p) {
 std::string JoinWorkdir(const std::string& workdir, const std::string& p, bool keep_slash) {
   std::string joined = !p.empty() && p[0] == '/' ? p : (workdir.empty() ? "/" : workdir) + "/" + p;
   std::string c = CleanPath(joined);
-  if (keep_slash && !p.empty() && (p.back() == '/' || (p.size() >= 2 && p.substr(p.size() - 2) == "/.")) &&
-      c != "/") {
+  if (keep_slash && !p.empty() &&
+      (p.back() == '/' || (p.size() >= 2 && p.substr(p.size() - 2) == "/.")) && c != "/") {
     c += "/";
   }
   return c;
@@ -92,7 +95,8 @@ struct Stage {
 
 class Converter {
  public:
-  Converter(const ConvertOptions& opts, const ParseResult& pr) : opts_(opts), pr_(pr), lex_(pr.escape_token) {}
+  Converter(const ConvertOptions& opts, const ParseResult& pr)
+      : opts_(opts), pr_(pr), lex_(pr.escape_token) {}
 
   Result<ConvertResult> Run(SourceRange* error_range) {
     error_range_ = error_range;
@@ -104,7 +108,8 @@ class Converter {
       for (auto& s : stages_) {
         if (s.name == Lower(opts_.target)) target = &s;
       }
-      if (target == nullptr) return InvalidArgument("target stage \"" + opts_.target + "\" could not be found");
+      if (target == nullptr)
+        return InvalidArgument("target stage \"" + opts_.target + "\" could not be found");
     }
     target_name_ = target->name.empty() ? "default" : target->name;
     KILN_RETURN_IF_ERROR(Build(*target));
@@ -119,7 +124,8 @@ class Converter {
   Status At(const Node& n, const Status& st) {
     if (st.ok()) return st;
     if (error_range_ != nullptr) *error_range_ = n.range();
-    return Status(st.code(), fmt::format("{}:{}: {}", opts_.dockerfile_name, n.start_line, st.message()));
+    return Status(st.code(),
+                  fmt::format("{}:{}: {}", opts_.dockerfile_name, n.start_line, st.message()));
   }
 
   // Global ARGs before the first FROM, then stages.
@@ -223,18 +229,21 @@ class Converter {
 
   Status Build(Stage& s) {
     if (s.built) return Status::Ok();
-    if (s.building) return At(*s.from, InvalidArgument("circular dependency detected on stage: " + s.display));
+    if (s.building)
+      return At(*s.from, InvalidArgument("circular dependency detected on stage: " + s.display));
     s.building = true;
     const Node& from = *s.from;
     KILN_ASSIGN_AT(from, Flags f, Flags::Parse(from.flags, {"platform"}));
     if (auto p = f.Get("platform")) {
       KILN_ASSIGN_AT(from, std::string plat, Expand(*p, MetaEnv()));
       if (plat != "linux/amd64" && plat != "linux/x86_64") {
-        return At(from, Unimplemented("FROM --platform=" + plat + ": kiln builds for linux/amd64 only so far"));
+        return At(from, Unimplemented("FROM --platform=" + plat +
+                                      ": kiln builds for linux/amd64 only so far"));
       }
     }
     KILN_ASSIGN_AT(from, std::string base, Expand(from.next[0], MetaEnv()));
-    if (base.empty()) return At(from, InvalidArgument("base name (" + from.next[0] + ") should not be blank"));
+    if (base.empty())
+      return At(from, InvalidArgument("base name (" + from.next[0] + ") should not be blank"));
     std::string from_text = "FROM " + base;
     if (Stage* dep = FindStage(base, s.index); dep != nullptr && Lower(base) == dep->name) {
       KILN_RETURN_IF_ERROR(Build(*dep));
@@ -248,7 +257,8 @@ class Converter {
       if (!resolved.ok()) return At(from, resolved.status().Annotate(base));
       KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(resolved->config));
       std::string ref = base;
-      if (!resolved->digest.empty() && base.find('@') == std::string::npos) ref += "@" + resolved->digest;
+      if (!resolved->digest.empty() && base.find('@') == std::string::npos)
+        ref += "@" + resolved->digest;
       s.state = llb::State::Image(ref, "linux/amd64").WithCustomName(StepName(s, 1, from_text));
     }
     // Triggers a base image left for images built FROM it.
@@ -430,10 +440,11 @@ class Converter {
           if (ns != 0 && ns < 1000000) {
             return InvalidArgument(fmt::format("Interval \"{}\" cannot be less than 1ms", d));
           }
-          static const std::map<std::string, std::string> keys = {{"interval", "Interval"},
-                                                                  {"timeout", "Timeout"},
-                                                                  {"start-period", "StartPeriod"},
-                                                                  {"start-interval", "StartInterval"}};
+          static const std::map<std::string, std::string> keys = {
+              {"interval", "Interval"},
+              {"timeout", "Timeout"},
+              {"start-period", "StartPeriod"},
+              {"start-interval", "StartInterval"}};
           hc[keys.at(d)] = ns;
         }
       }
@@ -479,12 +490,14 @@ class Converter {
       const Heredoc& h = n.heredocs[0];
       // Only a heredoc that is the whole command line (`RUN <<EOF`): its content is the script.
       std::string trimmed = cmd;
-      while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t')) trimmed.pop_back();
+      while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t'))
+        trimmed.pop_back();
       size_t start = trimmed.find_first_not_of(" \t");
       bool whole = start != std::string::npos && trimmed.compare(start, 2, "<<") == 0 &&
                    trimmed.find_first_of(" \t", start) == std::string::npos;
       if (n.heredocs.size() != 1 || !whole) {
-        return Unimplemented("RUN with a heredoc other than the whole command is not supported by kiln yet");
+        return Unimplemented(
+            "RUN with a heredoc other than the whole command is not supported by kiln yet");
       }
       args = shell;
       args.push_back(h.chomp ? ChompHeredoc(h.content) : h.content);
@@ -552,8 +565,10 @@ class Converter {
     auto uint_of = [&](const char* k, uint32_t def) -> Result<uint32_t> {
       if (!kv.count(k)) return def;
       char* end = nullptr;
-      unsigned long v = std::strtoul(kv[k].c_str(), &end, k == std::string("mode") ? 8 : 10);  // NOLINT
-      if (end == kv[k].c_str() || *end != '\0') return InvalidArgument(fmt::format("invalid {}: {}", k, kv[k]));
+      unsigned long v =
+          std::strtoul(kv[k].c_str(), &end, k == std::string("mode") ? 8 : 10);  // NOLINT
+      if (end == kv[k].c_str() || *end != '\0')
+        return InvalidArgument(fmt::format("invalid {}: {}", k, kv[k]));
       return static_cast<uint32_t>(v);
     };
     std::string wd = s.image.WorkingDir().empty() ? "/" : s.image.WorkingDir();
@@ -562,7 +577,8 @@ class Converter {
       KILN_ASSIGN_OR_RETURN(uint32_t uid, uint_of("uid", 0));
       KILN_ASSIGN_OR_RETURN(uint32_t gid, uint_of("gid", 0));
       KILN_ASSIGN_OR_RETURN(uint32_t mode, uint_of("mode", 0600));
-      e.SSH(target.empty() ? "" : JoinWorkdir(wd, target, false), id, uid, gid, mode, !bool_of("required"));
+      e.SSH(target.empty() ? "" : JoinWorkdir(wd, target, false), id, uid, gid, mode,
+            !bool_of("required"));
       return Status::Ok();
     }
     if (type == "secret") {
@@ -576,7 +592,8 @@ class Converter {
       KILN_ASSIGN_OR_RETURN(uint32_t gid, uint_of("gid", 0));
       KILN_ASSIGN_OR_RETURN(uint32_t mode, uint_of("mode", 0400));
       if (kv.count("env")) e.SecretEnv(kv["env"], id, !bool_of("required"));
-      if (!target.empty()) e.Secret(JoinWorkdir(wd, target, false), id, uid, gid, mode, !bool_of("required"));
+      if (!target.empty())
+        e.Secret(JoinWorkdir(wd, target, false), id, uid, gid, mode, !bool_of("required"));
       return Status::Ok();
     }
     if (target.empty()) return InvalidArgument("mount target is required (--mount=" + spec + ")");
@@ -624,7 +641,8 @@ class Converter {
       lo.session_id = opts_.session_id;
       lo.shared_key_hint = opts_.context_name;
       lo.exclude_patterns = opts_.context_excludes;
-      context_ = llb::State::Local(opts_.context_name, lo).WithCustomName("[internal] load build context");
+      context_ =
+          llb::State::Local(opts_.context_name, lo).WithCustomName("[internal] load build context");
     }
     return *context_;
   }
@@ -650,7 +668,8 @@ class Converter {
   Status Copy(Stage& s, const Node& n, int step, bool add) {
     std::set<std::string> strings = {"from", "chown", "chmod", "exclude"};
     if (add) strings = {"chown", "chmod", "exclude", "checksum"};
-    KILN_ASSIGN_OR_RETURN(Flags f, Flags::Parse(n.flags, strings, {"link", "parents", "keep-git-dir"}));
+    KILN_ASSIGN_OR_RETURN(Flags f,
+                          Flags::Parse(n.flags, strings, {"link", "parents", "keep-git-dir"}));
     std::vector<std::string> env = StageEnv(s);
     std::vector<std::string> words;
     for (const auto& w : n.next) {
@@ -668,7 +687,9 @@ class Converter {
     std::string wd = s.image.WorkingDir().empty() ? "/" : s.image.WorkingDir();
     std::string dest = JoinWorkdir(wd, dest_word, true);
     if (words.size() > 1 && dest.back() != '/') {
-      return InvalidArgument("When using " + name + " with more than one source file, the destination must be a directory and end with a /");
+      return InvalidArgument(
+          "When using " + name +
+          " with more than one source file, the destination must be a directory and end with a /");
     }
     pb::FileActionCopy base = llb::FileOpBuilder::DefaultCopy();
     if (add) base.set_attemptunpackdockercompatibility(true);
@@ -676,14 +697,16 @@ class Converter {
       char* end = nullptr;
       long mode = std::strtol(m->c_str(), &end, 8);  // NOLINT(runtime/int)
       if (m->empty() || *end != '\0' || mode < 0 || mode > 07777) {
-        return InvalidArgument("invalid chmod parameter " + *m + ": only octal modes are supported by kiln yet");
+        return InvalidArgument("invalid chmod parameter " + *m +
+                               ": only octal modes are supported by kiln yet");
       }
       base.set_mode(static_cast<int32_t>(mode));
     }
     if (auto c = f.Get("chown")) {
       KILN_ASSIGN_OR_RETURN(std::string chown, Expand(*c, env));
       std::string user = chown.substr(0, chown.find(':'));
-      std::string group = chown.find(':') == std::string::npos ? user : chown.substr(chown.find(':') + 1);
+      std::string group =
+          chown.find(':') == std::string::npos ? user : chown.substr(chown.find(':') + 1);
       auto set = [&](pb::UserOpt* u, const std::string& v) {
         bool numeric = !v.empty() && v.size() <= 10 && std::all_of(v.begin(), v.end(), ::isdigit);
         if (numeric && std::strtoull(v.c_str(), nullptr, 10) > 0xFFFFFFFFull) numeric = false;
@@ -712,21 +735,25 @@ class Converter {
       if (hd != nullptr) {
         std::string content = hd->chomp ? ChompHeredoc(hd->content) : hd->content;
         if (hd->expand) {
-          KILN_ASSIGN_OR_RETURN(content, ShellLex(pr_.escape_token, ShellLexOptions{true, true, true, false})
-                                             .ProcessWord(content, env));
+          KILN_ASSIGN_OR_RETURN(content,
+                                ShellLex(pr_.escape_token, ShellLexOptions{true, true, true, false})
+                                    .ProcessWord(content, env));
         }
         llb::FileOpBuilder hf(llb::State::Scratch());
         hf.Mkfile("/" + hd->name, base.mode() >= 0 ? base.mode() : 0644, content);
         fb.Copy(hf.Result(), "/" + hd->name, dest, base);
         continue;
       }
-      if (add && (w.rfind("http://", 0) == 0 || w.rfind("https://", 0) == 0 || w.rfind("git@", 0) == 0)) {
+      if (add &&
+          (w.rfind("http://", 0) == 0 || w.rfind("https://", 0) == 0 || w.rfind("git@", 0) == 0)) {
         return Unimplemented("ADD from a URL (" + w + ") is not supported by kiln yet");
       }
       fb.Copy(src, CleanPath("/" + w), dest, base);
     }
     s.state = fb.Result(StepName(s, step, Text(n)));
-    s.image.AddHistory(name + " " + fmt::format("{}", fmt::join(words, " ")) + " " + dest_word + " # buildkit", false);
+    s.image.AddHistory(
+        name + " " + fmt::format("{}", fmt::join(words, " ")) + " " + dest_word + " # buildkit",
+        false);
     return Status::Ok();
   }
 

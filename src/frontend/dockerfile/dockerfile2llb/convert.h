@@ -23,13 +23,13 @@ struct ResolvedImage {
 };
 
 struct ConvertOptions {
-  std::string target;                                // stage name; "" is the last stage
-  std::map<std::string, std::string> build_args;     // build-arg:NAME
-  std::map<std::string, std::string> labels;         // label:NAME, added to the final image
-  std::string session_id;                            // put on the local context source
-  std::string context_name = "context";              // the local the COPY sources come from
-  std::vector<std::string> context_excludes;         // from .dockerignore
-  std::string dockerfile_name = "Dockerfile";        // for error messages
+  std::string target;                             // stage name; "" is the last stage
+  std::map<std::string, std::string> build_args;  // build-arg:NAME
+  std::map<std::string, std::string> labels;      // label:NAME, added to the final image
+  std::string session_id;                         // put on the local context source
+  std::string context_name = "context";           // the local the COPY sources come from
+  std::vector<std::string> context_excludes;      // from .dockerignore
+  std::string dockerfile_name = "Dockerfile";     // for error messages
   std::function<Result<ResolvedImage>(const std::string& ref)> resolve_image;
 };
 

@@ -44,8 +44,9 @@ ConvertOptions Opts() {
   o.session_id = "sess1";
   o.resolve_image = [](const std::string& ref) -> Result<ResolvedImage> {
     if (ref == "base:1") {
-      return ResolvedImage{"sha256:" + std::string(64, 'a'),
-                           R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/bin:/bin","FROMBASE=1"],"WorkingDir":"/home","OnBuild":["ENV TRIGGERED=yes"]},"rootfs":{"type":"layers","diff_ids":["sha256:bbbb"]}})"};
+      return ResolvedImage{
+          "sha256:" + std::string(64, 'a'),
+          R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/bin:/bin","FROMBASE=1"],"WorkingDir":"/home","OnBuild":["ENV TRIGGERED=yes"]},"rootfs":{"type":"layers","diff_ids":["sha256:bbbb"]}})"};
     }
     return NotFound("no image " + ref);
   };
@@ -105,7 +106,8 @@ TEST(ConvertTest, OnlyStagesTheTargetNeedsAreBuilt) {
   }
   EXPECT_EQ(all, "echo built > /out;");
   bool named = false;
-  for (const auto& n : ops.names) named = named || n.find("[build 2/2] RUN echo built > /out") != std::string::npos;
+  for (const auto& n : ops.names)
+    named = named || n.find("[build 2/2] RUN echo built > /out") != std::string::npos;
   EXPECT_TRUE(named);
 }
 
@@ -207,11 +209,12 @@ TEST(ConvertTest, HeredocRunAndBadInputsAreErrorsNotCrashes) {
     if (op.has_exec()) found = op.exec().meta().args(2) == "echo one\necho two\n";
   }
   EXPECT_TRUE(found);
-  for (const char* bad : {"FROM scratch\nCOPY --chown=99999999999999999999 a /b\n",
-                          "FROM scratch\nCOPY --chmod=9z a /b\n", "FROM scratch\nRUN --mount=type=cache true\n",
-                          "FROM scratch\nHEALTHCHECK --interval=xs CMD true\n",
-                          "FROM scratch\nCOPY --from=99999999999 a /b\n", "FROM a AS x\nFROM x AS a\n",
-                          "FROM scratch\nRUN --network=moon true\n"}) {
+  for (const char* bad :
+       {"FROM scratch\nCOPY --chown=99999999999999999999 a /b\n",
+        "FROM scratch\nCOPY --chmod=9z a /b\n", "FROM scratch\nRUN --mount=type=cache true\n",
+        "FROM scratch\nHEALTHCHECK --interval=xs CMD true\n",
+        "FROM scratch\nCOPY --from=99999999999 a /b\n", "FROM a AS x\nFROM x AS a\n",
+        "FROM scratch\nRUN --network=moon true\n"}) {
     auto res = Dockerfile2LLB(bad, Opts());
     if (res.ok()) continue;  // some are fine (a name that is no image fails later)
     EXPECT_THAT(res.status().message(), HasSubstr("Dockerfile:")) << bad;
@@ -237,9 +240,15 @@ TEST(ConvertTest, MutatedDockerfilesNeverCrash) {
       for (int k = 0; k < edits && !m.empty(); k++) {
         size_t pos = rng() % m.size();
         switch (rng() % 3) {
-          case 0: m[pos] = alphabet[rng() % alphabet.size()]; break;
-          case 1: m.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
-          default: m.erase(pos, 1 + rng() % 8); break;
+          case 0:
+            m[pos] = alphabet[rng() % alphabet.size()];
+            break;
+          case 1:
+            m.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+            break;
+          default:
+            m.erase(pos, 1 + rng() % 8);
+            break;
         }
       }
       auto r = Dockerfile2LLB(m, Opts());

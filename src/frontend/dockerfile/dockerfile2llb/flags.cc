@@ -4,7 +4,8 @@
 
 namespace kiln::dockerfile {
 
-Result<Flags> Flags::Parse(const std::vector<std::string>& words, const std::set<std::string>& strings,
+Result<Flags> Flags::Parse(const std::vector<std::string>& words,
+                           const std::set<std::string>& strings,
                            const std::set<std::string>& bools) {
   Flags f;
   for (const auto& w : words) {

@@ -17,7 +17,8 @@ class Flags {
  public:
   // `strings` may be given several times (e.g. RUN --mount); `bools` take no value or
   // =true/=false.
-  static Result<Flags> Parse(const std::vector<std::string>& words, const std::set<std::string>& strings,
+  static Result<Flags> Parse(const std::vector<std::string>& words,
+                             const std::set<std::string>& strings,
                              const std::set<std::string>& bools = {});
 
   std::optional<std::string> Get(const std::string& name) const;  // the last value given

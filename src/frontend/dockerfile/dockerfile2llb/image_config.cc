@@ -13,7 +13,8 @@ ImageConfig::ImageConfig() {
 
 Result<ImageConfig> ImageConfig::FromJSON(std::string_view raw) {
   Json j = Json::parse(raw, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return InvalidArgument("base image config is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return InvalidArgument("base image config is not a JSON object");
   ImageConfig c;
   c.j_ = std::move(j);
   if (!c.j_.contains("config") || !c.j_["config"].is_object()) c.j_["config"] = Json::object();
@@ -94,7 +95,8 @@ void ImageConfig::SetLabel(const std::string& key, const std::string& value) {
 
 void ImageConfig::AddExposedPort(const std::string& port) {
   Json& c = Config();
-  if (!c.contains("ExposedPorts") || !c["ExposedPorts"].is_object()) c["ExposedPorts"] = Json::object();
+  if (!c.contains("ExposedPorts") || !c["ExposedPorts"].is_object())
+    c["ExposedPorts"] = Json::object();
   c["ExposedPorts"][port] = Json::object();
 }
 

@@ -3,12 +3,11 @@
 // extra fields BuildKit writes: Shell, Healthcheck, OnBuild), edited instruction by instruction
 // and handed to exporters as the result's "containerimage.config" metadata. Not thread-safe.
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "util/status.h"
 
