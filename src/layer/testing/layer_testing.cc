@@ -12,23 +12,13 @@
 #include <map>
 #include <random>
 
+#include "snapshot/testing/temp_dir.h"
 #include "util/check.h"
 #include "util/digest.h"
 #include "util/fs_copy.h"
 
 namespace kiln::layer::testing {
 namespace {
-
-std::string Slurp(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return "<unreadable>";
-  std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
 
 struct Describer {
   const std::vector<std::string>& prefixes;
@@ -49,7 +39,7 @@ struct Describer {
       std::string line = r + buf;
       if (S_ISREG(st.st_mode)) {
         line += " file size=" + std::to_string(st.st_size) + " " +
-                Digest::FromBytes(Slurp(p)).str().substr(7, 12);
+                Digest::FromBytes(snapshot::testing::ReadFile(p)).str().substr(7, 12);
       } else if (S_ISDIR(st.st_mode)) {
         line += " dir";
       } else if (S_ISLNK(st.st_mode)) {
