@@ -130,6 +130,7 @@ Status Manager::Init() {
   KILN_RETURN_IF_ERROR(AddColumnIfMissing("cache_key", "TEXT NOT NULL DEFAULT ''"));
   KILN_RETURN_IF_ERROR(
       db_->Exec("CREATE INDEX IF NOT EXISTS refs_chain_id ON refs (chain_id) WHERE chain_id != ''"));
+  KILN_RETURN_IF_ERROR(InitBlobs());
   // Repair: snapshots without a committed ref row are leftovers of a crash; rows whose
   // snapshot is gone are dropped.
   KILN_ASSIGN_OR_RETURN(auto recs, LoadAll());
@@ -152,7 +153,8 @@ Status Manager::Init() {
       KILN_RETURN_IF_ERROR(sn_->Remove(s.key));
     }
   }
-  return Status::Ok();
+  // Blob rows of refs that are gone (dropped above, or by an interrupted prune).
+  return db_->Exec("DELETE FROM ref_blobs WHERE ref_id NOT IN (SELECT id FROM refs)");
 }
 
 Status Manager::Insert(const RefRecord& r) {
@@ -340,6 +342,7 @@ Result<std::vector<UsageInfo>> Manager::Prune(const Context& ctx, const PruneOpt
         auto dl = db_->Lock();
         KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("DELETE FROM refs WHERE id=?"));
         KILN_RETURN_IF_ERROR(st.Bind(1, u.rec.id).Run());
+        KILN_RETURN_IF_ERROR(ForgetBlobs(u.rec.id));
       }
       checksums_.Forget(u.rec.id);
       KILN_RETURN_IF_ERROR(sn_->Remove(u.rec.snapshot));

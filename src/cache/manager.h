@@ -31,8 +31,8 @@ struct RefRecord {
   int64_t last_used = 0;   // unix ns
   int64_t usage_count = 0;
   std::string description;
-  std::string record_type;  // "regular", "internal", "frontend", "source.local", ...
-  int64_t size = -1;        // bytes, -1 until computed
+  std::string record_type;             // "regular", "internal", "frontend", "source.local", ...
+  int64_t size = -1;                   // bytes, -1 until computed
   std::vector<std::string> whiteouts;  // paths a diff result deletes when applied on a base
   // For unpacked image layers: the OCI chain ID of the layers this ref holds (its own layer on
   // top of its parent's chain), so images sharing layers share the unpacked refs.
@@ -40,6 +40,22 @@ struct RefRecord {
   // For cache mounts (record_type kCacheMountRecordType): the key they are found by.
   std::string cache_key;
 };
+
+// A layer blob made from (or pulled as) a ref's diff against its parent, remembered so that an
+// export reuses it instead of diffing and compressing again (BuildKit keeps the same in its ref
+// metadata). `variant` names how it was made (the exporter's key: compression, level, epoch);
+// the blob itself lives in the content store and may have been collected since.
+struct BlobRecord {
+  std::string variant;
+  std::string media_type;
+  std::string digest;  // "sha256:..."
+  int64_t size = 0;
+  std::string diff_id;             // "sha256:..." of the uncompressed tar
+  int64_t uncompressed_size = -1;  // -1: not known (pulled layers)
+};
+
+// The variant of a blob that came from a registry with the image the ref was unpacked from.
+inline constexpr std::string_view kPulledBlobVariant = "pulled";
 
 // The record type of cache mount directories (persistent writable refs), as BuildKit names it.
 inline constexpr char kCacheMountRecordType[] = "exec.cachemount";
@@ -115,9 +131,9 @@ struct UsageInfo {
 class UsageFilter;
 
 struct PruneOptions {
-  bool all = false;                         // also refs used recently
+  bool all = false;                           // also refs used recently
   std::chrono::nanoseconds keep_duration{0};  // keep refs used within this long
-  int64_t keep_bytes = 0;                   // stop once total usage is at most this (0: prune all)
+  int64_t keep_bytes = 0;  // stop once total usage is at most this (0: prune all)
   std::shared_ptr<const UsageFilter> filter;  // only records it matches (all when null)
 };
 
@@ -127,7 +143,8 @@ class Manager {
   ~Manager();
 
   // A new writable ref holding `parent`'s tree (scratch when parent is null or invalid).
-  Result<MutableRef> New(const Context& ctx, const ImmutableRef* parent, const std::string& description);
+  Result<MutableRef> New(const Context& ctx, const ImmutableRef* parent,
+                         const std::string& description);
   Result<ImmutableRef> Get(const std::string& id);
   // The committed ref holding the layer chain `chain_id`, or nullopt.
   Result<std::optional<ImmutableRef>> GetByChainID(const std::string& chain_id);
@@ -148,6 +165,11 @@ class Manager {
   // A handle on the persistent ref `id`, or nullopt if another handle is open.
   Result<std::optional<PersistentRef>> TryOpenPersistent(const std::string& id);
 
+  // Layer blobs recorded for committed ref `id` (any variant); SetBlob adds or replaces one
+  // variant. Rows go with the ref when it is pruned.
+  Result<std::vector<BlobRecord>> Blobs(const std::string& id);
+  Status SetBlob(const std::string& id, const BlobRecord& blob);
+
   // Ids of all committed refs (for sweeping the cache key store).
   Result<std::vector<std::string>> ListIDs();
 
@@ -159,6 +181,8 @@ class Manager {
   friend class ImmutableRef;
   Manager(std::unique_ptr<Db> db, snapshot::Snapshotter* sn) : db_(std::move(db)), sn_(sn) {}
   Status Init();
+  Status InitBlobs();  // blobs.cc
+  Status ForgetBlobs(const std::string& id);
   Status AddColumnIfMissing(const std::string& name, const std::string& decl);
   Status Insert(const RefRecord& rec);
   Result<std::vector<RefRecord>> LoadAll();

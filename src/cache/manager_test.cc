@@ -116,5 +116,35 @@ TEST_F(ManagerTest, OrphanSnapshotRemovedAtOpen) {
   EXPECT_TRUE(snaps->empty());
 }
 
+TEST_F(ManagerTest, BlobRecordsSurviveRestartAndGoWithPrune) {
+  std::string id;
+  {
+    ImmutableRef r = MakeRef("layer");
+    id = r.id();
+    BlobRecord b{
+        "gzip", "application/vnd.oci.image.layer.v1.tar+gzip", "sha256:aa", 10, "sha256:bb", 20};
+    ASSERT_TRUE(mgr_->SetBlob(id, b).ok());
+    b.variant = "zstd";
+    b.digest = "sha256:cc";
+    ASSERT_TRUE(mgr_->SetBlob(id, b).ok());
+    b.digest = "sha256:dd";  // replaces the zstd row
+    ASSERT_TRUE(mgr_->SetBlob(id, b).ok());
+    EXPECT_FALSE(mgr_->SetBlob("no-such-ref", b).ok());
+    EXPECT_FALSE(mgr_->SetBlob(id, BlobRecord{}).ok());
+  }
+  Reopen();
+  auto blobs = mgr_->Blobs(id);
+  ASSERT_TRUE(blobs.ok()) << blobs.status().ToString();
+  ASSERT_EQ(blobs->size(), 2u);
+  EXPECT_EQ((*blobs)[0].variant, "gzip");
+  EXPECT_EQ((*blobs)[0].size, 10);
+  EXPECT_EQ((*blobs)[0].uncompressed_size, 20);
+  EXPECT_EQ((*blobs)[1].digest, "sha256:dd");
+  ASSERT_TRUE(mgr_->Prune(Context::Background(), {}, nullptr).ok());
+  blobs = mgr_->Blobs(id);
+  ASSERT_TRUE(blobs.ok());
+  EXPECT_TRUE(blobs->empty());
+}
+
 }  // namespace
 }  // namespace kiln::cache

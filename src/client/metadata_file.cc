@@ -4,36 +4,9 @@
 
 #include "client/atomic_file.h"
 #include "util/base64.h"
+#include "util/go_json.h"
 
 namespace kiln::client {
-
-namespace {
-
-// Go's encoding/json escapes these even inside strings; they only ever occur inside strings
-// in serialized JSON, so replacing them in the whole text is safe.
-std::string EscapeLikeGo(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '<') {
-      out += "\\u003c";
-    } else if (c == '>') {
-      out += "\\u003e";
-    } else if (c == '&') {
-      out += "\\u0026";
-    } else if (c == '\xe2' && i + 2 < s.size() && s[i + 1] == '\x80' &&
-               (s[i + 2] == '\xa8' || s[i + 2] == '\xa9')) {
-      out += s[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string MetadataJson(const std::map<std::string, std::string>& exporter_response) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
@@ -48,7 +21,8 @@ std::string MetadataJson(const std::map<std::string, std::string>& exporter_resp
     }
     out[key] = value;
   }
-  return EscapeLikeGo(out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  return EscapeJsonLikeGo(
+      out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 Status WriteMetadataFile(const std::string& path,

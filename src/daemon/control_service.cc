@@ -7,6 +7,7 @@
 #include "daemon/status_convert.h"
 #include "daemon/version.h"
 #include "exporter/exporter.h"
+#include "util/go_strconv.h"
 #include "util/log.h"
 
 namespace kiln::daemon {
@@ -82,7 +83,8 @@ grpc::Status ControlService::ListWorkers(grpc::ServerContext*, const bk::ListWor
   return grpc::Status::OK;
 }
 
-grpc::Status ControlService::Info(grpc::ServerContext*, const bk::InfoRequest*, bk::InfoResponse* resp) {
+grpc::Status ControlService::Info(grpc::ServerContext*, const bk::InfoRequest*,
+                                  bk::InfoResponse* resp) {
   auto* v = resp->mutable_buildkitversion();
   v->set_package(kPackage);
   v->set_version(kVersion);
@@ -129,19 +131,27 @@ Result<std::map<std::string, std::string>> ControlService::RunSolve(const Contex
     return Unimplemented("cache export (--export-cache) is not implemented yet in kiln");
   }
   auto exporters = Exporters(req);
+  // build-arg:SOURCE_DATE_EPOCH (a number, or empty) is every exporter's source-date-epoch unless
+  // it sets one itself (BuildKit's control does the same).
+  if (auto it = req.frontendattrs().find("build-arg:SOURCE_DATE_EPOCH");
+      it != req.frontendattrs().end() && (it->second.empty() || GoParseInt(it->second).ok())) {
+    for (auto& e : exporters) e.attrs.emplace("source-date-epoch", it->second);
+  }
   // Check exporter types before any work.
   std::vector<std::unique_ptr<exporter::Exporter>> exps;
   for (const auto& e : exporters) {
-    KILN_ASSIGN_OR_RETURN(auto ex, exporter::New(e.type));
+    KILN_ASSIGN_OR_RETURN(auto ex, exporter::New(e.type, core_->exporters));
     exps.push_back(std::move(ex));
   }
   frontend::SolveResult result;
   if (!req.frontend().empty()) {
     // The frontend named in the request (buildctl <= v0.10's flow), run in the daemon.
-    std::map<std::string, std::string> attrs(req.frontendattrs().begin(), req.frontendattrs().end());
+    std::map<std::string, std::string> attrs(req.frontendattrs().begin(),
+                                             req.frontendattrs().end());
     KILN_ASSIGN_OR_RETURN(result, job.bridge_api->SolveFrontend(ctx, req.frontend(), attrs));
   } else if (req.has_definition()) {
-    if (req.definition().def_size() == 0) return InvalidArgument("invalid LLB definition: empty definition");
+    if (req.definition().def_size() == 0)
+      return InvalidArgument("invalid LLB definition: empty definition");
     KILN_ASSIGN_OR_RETURN(result, job.bridge_api->Solve(ctx, req.definition()));
   } else {
     // Client-side gateway flow (wire-protocol.md §3.6): wait for LLBBridge.Return.
@@ -176,6 +186,8 @@ Result<std::map<std::string, std::string>> ControlService::RunSolve(const Contex
       er.ref = *ref;
     }
     er.attrs = exporters[i].attrs;
+    er.metadata = result.metadata;
+    er.session_id = req.session();
     er.index = static_cast<int>(i);
     er.session = sess;
     er.progress = job.progress.get();
@@ -207,8 +219,8 @@ grpc::Status ControlService::Solve(grpc::ServerContext* sc, const bk::SolveReque
     job->job = core_->solver->NewJob(req->ref(), {req->session()});
     llbsolver::BridgeDeps deps{core_->llb.get(), core_->images.get(), core_->sessions.get(),
                                &core_->frontends};
-    job->bridge_api = std::make_shared<llbsolver::Bridge>(deps, job->job, req->session(),
-                                                          job->entitlements);
+    job->bridge_api =
+        std::make_shared<llbsolver::Bridge>(deps, job->job, req->session(), job->entitlements);
     job->progress = job->job->progress_buffer();
   }
   log::Info("solve {} started (session {})", req->ref(), req->session());

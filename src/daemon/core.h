@@ -5,6 +5,7 @@
 
 #include "daemon/config.h"
 #include "daemon/jobs.h"
+#include "exporter/exporter.h"
 #include "frontend/frontend.h"
 #include "llbsolver/llbsolver.h"
 #include "session/session.h"
@@ -26,6 +27,7 @@ struct Core {
   std::unique_ptr<source::ImageSource> images;
   std::unique_ptr<llbsolver::LLBSolver> llb;
   frontend::Registry frontends;
+  exporter::Deps exporters;
   JobRegistry jobs;
   Context ctx = Context::Background();  // cancelled at shutdown
 };

@@ -11,9 +11,9 @@
 
 #include "daemon/bridge_service.h"
 #include "daemon/control_service.h"
-#include "source/registry_credentials.h"
 #include "daemon/core.h"
 #include "frontend/dockerfile/builder/build.h"
+#include "source/registry_credentials.h"
 #include "util/log.h"
 
 namespace kiln::daemon {
@@ -25,10 +25,12 @@ constexpr int kMaxMessage = 64 << 20;
 Result<std::string> PrepareUnixAddress(const std::string& addr) {
   constexpr std::string_view kUnix = "unix://";
   if (addr.rfind(kUnix, 0) != 0) {
-    return InvalidArgument("unsupported address \"" + addr + "\": kilnd listens on unix:// sockets");
+    return InvalidArgument("unsupported address \"" + addr +
+                           "\": kilnd listens on unix:// sockets");
   }
   std::string path = addr.substr(kUnix.size());
-  if (path.empty() || path[0] != '/') return InvalidArgument("socket path must be absolute: " + addr);
+  if (path.empty() || path[0] != '/')
+    return InvalidArgument("socket path must be absolute: " + addr);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   if (ec) return Internal("create socket directory for " + path + ": " + ec.message());
@@ -98,16 +100,19 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
   // Records pointing at refs that no longer exist (a crash between prune steps) are dropped.
   KILN_ASSIGN_OR_RETURN(auto ids, c.worker->cache().ListIDs());
   std::set<std::string> alive(ids.begin(), ids.end());
-  KILN_ASSIGN_OR_RETURN(int swept, c.keys->Sweep([&](const std::string& id) { return alive.count(id) > 0; }));
+  KILN_ASSIGN_OR_RETURN(int swept,
+                        c.keys->Sweep([&](const std::string& id) { return alive.count(id) > 0; }));
   if (swept > 0) log::Info("dropped {} cache records of missing refs", swept);
 
   solver::SolverOptions so;
-  so.max_parallelism = cfg.max_parallelism > 0 ? cfg.max_parallelism
-                                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  so.max_parallelism = cfg.max_parallelism > 0
+                           ? cfg.max_parallelism
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   c.solver = std::make_unique<solver::Solver>(so, c.keys.get(), c.worker.get());
   c.sessions = std::make_unique<session::Manager>();
   std::filesystem::create_directories(cfg.root + "/local", ec);
-  c.local = std::make_unique<source::LocalSource>(cfg.root + "/local", c.sessions.get(), &c.worker->cache());
+  c.local = std::make_unique<source::LocalSource>(cfg.root + "/local", c.sessions.get(),
+                                                  &c.worker->cache());
   c.images = std::make_unique<source::ImageSource>(&c.worker->content(), &c.worker->cache(),
                                                    RegistryHosts(cfg));
   llbsolver::OpDeps deps;
@@ -120,6 +125,24 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
     return source::SessionCredentials(sessions, ids, ctx);
   };
   c.llb = std::make_unique<llbsolver::LLBSolver>(c.solver.get(), deps);
+  c.exporters.cache = &c.worker->cache();
+  c.exporters.store = &c.worker->content();
+  c.exporters.registry = [sessions = c.sessions.get(), hosts = RegistryHosts(cfg)](
+                             const Context& ctx, const exporter::ExportRequest& req,
+                             const std::string& insecure_host) {
+    registry::ClientOptions o;
+    o.hosts = hosts;
+    if (!insecure_host.empty()) {
+      registry::HostConfig h = o.hosts.Config(insecure_host);
+      h.insecure = true;
+      h.http = true;
+      o.hosts.Set(insecure_host, std::move(h));
+    }
+    std::vector<std::string> ids;
+    if (!req.session_id.empty()) ids.push_back(req.session_id);
+    o.credentials = source::SessionCredentials(sessions, ids, ctx);
+    return std::make_unique<registry::Client>(std::move(o));
+  };
   c.frontends.Register(dockerfile::kDockerfileFrontendName,
                        std::make_shared<dockerfile::DockerfileFrontend>());
 
@@ -127,8 +150,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
   d->impl_->bridge = std::make_unique<BridgeService>(&c);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder b;
-  std::vector<std::string> addrs = cfg.addresses.empty() ? std::vector<std::string>{DefaultAddress()}
-                                                         : cfg.addresses;
+  std::vector<std::string> addrs =
+      cfg.addresses.empty() ? std::vector<std::string>{DefaultAddress()} : cfg.addresses;
   for (const auto& a : addrs) {
     KILN_ASSIGN_OR_RETURN(std::string path, PrepareUnixAddress(a));
     b.AddListeningPort(a, grpc::InsecureServerCredentials());

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exporter/export_progress.h"
+#include "exporter/image_exporter.h"
 #include "session/filesync.h"
 #include "util/digest.h"
 #include "util/fs_copy.h"
@@ -11,26 +13,6 @@
 namespace kiln::exporter {
 
 namespace {
-
-// A vertex of our own for the export step, with one status line.
-class ExportProgress {
- public:
-  ExportProgress(const ExportRequest& req, const std::string& name)
-      : vp_(req.progress ? req.progress : &null_,
-            solver::VertexEvent{Digest::FromBytes(name + "\n" + req.job_id + "\n" +
-                                                  std::to_string(req.index)).str(),
-                                name, {}, false, {}, {}, {}}) {
-    vp_.Started();
-  }
-  solver::VertexProgress& vp() { return vp_; }
-
- private:
-  class Null : public solver::ProgressSink {
-   public:
-    void Write(solver::ProgressEvent) override {}
-  } null_;
-  solver::VertexProgress vp_;
-};
 
 // An empty directory standing in for a scratch result.
 class EmptyDir {
@@ -50,7 +32,8 @@ class EmptyDir {
 
 class LocalExporter : public Exporter {
  public:
-  Result<std::map<std::string, std::string>> Export(const Context& ctx, const ExportRequest& req) override {
+  Result<std::map<std::string, std::string>> Export(const Context& ctx,
+                                                    const ExportRequest& req) override {
     if (!req.session) return FailedPrecondition("local export needs a client session");
     ExportProgress p(req, "exporting to client directory");
     std::unique_ptr<snapshot::Mount> mnt;
@@ -71,7 +54,8 @@ class LocalExporter : public Exporter {
 
 class TarExporter : public Exporter {
  public:
-  Result<std::map<std::string, std::string>> Export(const Context& ctx, const ExportRequest& req) override {
+  Result<std::map<std::string, std::string>> Export(const Context& ctx,
+                                                    const ExportRequest& req) override {
     if (!req.session) return FailedPrecondition("tar export needs a client session");
     ExportProgress p(req, "exporting to client tarball");
     std::unique_ptr<snapshot::Mount> mnt;
@@ -81,30 +65,9 @@ class TarExporter : public Exporter {
       KILN_ASSIGN_OR_RETURN(mnt, req.ref.Mount());
       src = mnt->path();
     }
-    auto w = session::OpenFileSend(ctx, *req.session, req.index, {});
-    if (!w.ok()) {
-      p.vp().Completed(false, w.status());
-      return w.status();
-    }
-    // Buffer into 1 MiB messages rather than one per tar block.
-    std::string buf;
-    int64_t total = 0;
-    auto flush = [&]() -> Status {
-      if (buf.empty()) return Status::Ok();
-      Status s = (*w)->Write(buf);
-      total += static_cast<int64_t>(buf.size());
-      buf.clear();
-      p.vp().Status("sending tarball", total, 0, false);
-      return s;
-    };
-    Status s = WriteTreeTar(ctx, src, TarOptions{}, [&](std::string_view data) -> Status {
-      buf.append(data);
-      if (buf.size() >= (1 << 20)) return flush();
-      return Status::Ok();
+    Status s = SendTarball(ctx, req, {}, p.vp(), [&](const ByteSink& sink) {
+      return WriteTreeTar(ctx, src, TarOptions{}, sink);
     });
-    if (s.ok()) s = flush();
-    if (s.ok()) s = (*w)->Close();
-    p.vp().Status("sending tarball", total, 0, true);
     p.vp().Completed(false, s);
     if (!s.ok()) return s;
     return std::map<std::string, std::string>{};
@@ -113,12 +76,40 @@ class TarExporter : public Exporter {
 
 }  // namespace
 
-Result<std::unique_ptr<Exporter>> New(const std::string& type) {
+Status SendTarball(const Context& ctx, const ExportRequest& req,
+                   const std::map<std::string, std::string>& md, solver::VertexProgress& vp,
+                   const std::function<Status(const ByteSink& sink)>& produce) {
+  auto w = session::OpenFileSend(ctx, *req.session, req.index, md);
+  if (!w.ok()) return w.status();
+  // Buffer into 1 MiB messages rather than one per tar block.
+  std::string buf;
+  int64_t total = 0;
+  auto flush = [&]() -> Status {
+    if (buf.empty()) return Status::Ok();
+    Status s = (*w)->Write(buf);
+    total += static_cast<int64_t>(buf.size());
+    buf.clear();
+    vp.Status("sending tarball", total, 0, false);
+    return s;
+  };
+  vp.Status("sending tarball", 0, 0, false);
+  Status s = produce([&](std::string_view data) -> Status {
+    buf.append(data);
+    if (buf.size() >= (1 << 20)) return flush();
+    return Status::Ok();
+  });
+  if (s.ok()) s = flush();
+  if (s.ok()) s = (*w)->Close();
+  vp.Status("sending tarball", total, 0, true);
+  return s;
+}
+
+Result<std::unique_ptr<Exporter>> New(const std::string& type, const Deps& deps) {
   if (type == "local") return std::unique_ptr<Exporter>(new LocalExporter());
   if (type == "tar") return std::unique_ptr<Exporter>(new TarExporter());
-  if (type == "image" || type == "oci" || type == "docker" || type == "moby") {
-    return Unimplemented("exporter \"" + type + "\" is not implemented yet in kiln (local and tar are)");
-  }
+  if (type == "image" || type == "moby") return NewImageExporter(ImageExporterKind::kImage, deps);
+  if (type == "oci") return NewImageExporter(ImageExporterKind::kOCI, deps);
+  if (type == "docker") return NewImageExporter(ImageExporterKind::kDocker, deps);
   return InvalidArgument("unknown exporter type \"" + type + "\"");
 }
 

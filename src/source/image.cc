@@ -62,8 +62,8 @@ Result<ResolveMode> ParseResolveMode(std::string_view s) {
   if (s.empty() || s == "default") return ResolveMode::kDefault;
   if (s == "pull") return ResolveMode::kPull;
   if (s == "local" || s == "prefer-local") return ResolveMode::kPreferLocal;
-  return InvalidArgument(fmt::format(
-      "invalid image.resolvemode \"{}\" (want default, pull or local)", s));
+  return InvalidArgument(
+      fmt::format("invalid image.resolvemode \"{}\" (want default, pull or local)", s));
 }
 
 Result<ImageIdentifier> ParseImage(const pb::SourceOp& op, const pb::Platform* platform) {
@@ -118,8 +118,7 @@ std::unique_ptr<registry::Client> ImageSource::NewClient(
   return std::make_unique<registry::Client>(std::move(o));
 }
 
-Result<ResolvedImage> ImageSource::FromPulled(const ImageIdentifier& id,
-                                              registry::PulledImage p) {
+Result<ResolvedImage> ImageSource::FromPulled(const ImageIdentifier& id, registry::PulledImage p) {
   ResolvedImage r;
   r.ref = id.ref;
   r.root_digest = p.root.digest;
@@ -127,10 +126,10 @@ Result<ResolvedImage> ImageSource::FromPulled(const ImageIdentifier& id,
   r.manifest = std::move(p.manifest);
   r.config = std::move(p.config);
   if (r.config.diff_ids.size() != r.manifest.layers.size()) {
-    return InvalidArgument(fmt::format("{}: the image config lists {} layers (rootfs.diff_ids) but "
-                                       "the manifest has {}",
-                                       id.ref.String(), r.config.diff_ids.size(),
-                                       r.manifest.layers.size()));
+    return InvalidArgument(
+        fmt::format("{}: the image config lists {} layers (rootfs.diff_ids) but "
+                    "the manifest has {}",
+                    id.ref.String(), r.config.diff_ids.size(), r.manifest.layers.size()));
   }
   return r;
 }
@@ -205,8 +204,7 @@ Result<content::GCStats> ImageSource::CollectGarbage(const Context& ctx) {
   return store_->GC(ctx);
 }
 
-Result<std::shared_ptr<void>> ImageSource::LockChain(const Context& ctx,
-                                                     const std::string& chain) {
+Result<std::shared_ptr<void>> ImageSource::LockChain(const Context& ctx, const std::string& chain) {
   auto wake = ctx.OnCancel([this](const Status&) {
     std::lock_guard<std::mutex> l(mu_);
     cv_.notify_all();
@@ -261,6 +259,12 @@ Result<cache::ImmutableRef> ImageSource::UnpackLayer(const Context& ctx, registr
         fmt::format("{}: layer {}", img.ref.String(), layer.digest.str()));
   }
   KILN_ASSIGN_OR_RETURN(cache::ImmutableRef ref, mut.Commit());
+  // The pulled blob is this ref's layer: image exports reuse it instead of diffing again.
+  Status recorded =
+      cache_->SetBlob(ref.id(), cache::BlobRecord{std::string(cache::kPulledBlobVariant),
+                                                  layer.media_type, layer.digest.str(), layer.size,
+                                                  img.config.diff_ids[i].str(), -1});
+  if (!recorded.ok()) log::Warn("recording the blob of ref {}: {}", ref.id(), recorded.message());
   log::Info("unpacked layer {} of {} ({} entries, {} bytes) as ref {}", layer.digest.str(),
             img.ref.String(), applied->entries, applied->bytes, ref.id());
   return ref;
@@ -287,8 +291,8 @@ Result<cache::ImmutableRef> ImageSource::Unpack(const Context& ctx, const Resolv
       top = std::move(*have);
       continue;
     }
-    KILN_ASSIGN_OR_RETURN(top, UnpackLayer(ctx, *client, img, i, chains[i],
-                                           top.valid() ? &top : nullptr, progress));
+    KILN_ASSIGN_OR_RETURN(
+        top, UnpackLayer(ctx, *client, img, i, chains[i], top.valid() ? &top : nullptr, progress));
   }
   if (!top.valid()) {  // no layers: an empty root filesystem
     KILN_ASSIGN_OR_RETURN(cache::MutableRef empty,

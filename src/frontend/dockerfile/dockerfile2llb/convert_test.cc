@@ -62,7 +62,10 @@ TEST(ConvertTest, ScratchCopyEnvWorkdirAndConfig) {
       o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   auto cfg = nlohmann::json::parse(r->image_config);
-  EXPECT_EQ(cfg["config"]["Env"], nlohmann::json({"A=1", "B=two words"}));
+  // FROM scratch starts with BuildKit's default PATH.
+  EXPECT_EQ(cfg["config"]["Env"],
+            nlohmann::json({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                            "A=1", "B=two words"}));
   EXPECT_EQ(cfg["config"]["WorkingDir"], "/app");
   EXPECT_EQ(cfg["config"]["Cmd"], nlohmann::json({"/bin/hello"}));
   EXPECT_EQ(cfg["config"]["Labels"]["k"], "v");

@@ -7,7 +7,9 @@ using Json = nlohmann::json;
 ImageConfig::ImageConfig() {
   j_ = Json{{"architecture", "amd64"},
             {"os", "linux"},
-            {"config", Json::object()},
+            {"config",
+             {{"Env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+              {"WorkingDir", "/"}}},
             {"rootfs", {{"type", "layers"}, {"diff_ids", Json::array()}}}};
 }
 

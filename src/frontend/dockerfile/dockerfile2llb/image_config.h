@@ -15,7 +15,8 @@ namespace kiln::dockerfile {
 
 class ImageConfig {
  public:
-  // An empty linux/amd64 config (FROM scratch).
+  // The config of FROM scratch (BuildKit's emptyImage): linux/amd64, the default PATH, WorkingDir
+  // /.
   ImageConfig();
   // A base image's config as the registry serves it.
   static Result<ImageConfig> FromJSON(std::string_view raw);

@@ -1,0 +1,41 @@
+#pragma once
+// The attributes of the image, oci and docker exporters, named and checked as BuildKit's
+// (exporter/containerimage/opts.go, exporter/oci): names, push, registry.insecure, store,
+// annotations, tar, and the layer options of layer_options.h. Unknown keys are ignored, as
+// BuildKit keeps them as metadata. Value types; pure functions.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "layer/layer_options.h"
+
+namespace kiln::exporter {
+
+enum class ImageExporterKind { kImage, kOCI, kDocker };
+
+struct ImageExportOptions {
+  std::vector<std::string> names;  // `name`, split at commas
+  bool push = false;
+  bool push_by_digest = false;
+  bool insecure = false;  // registry.insecure
+  bool unpack = false;
+  bool store = true;  // keep the image in the content store under its names
+  bool name_canonical = false;
+  std::string dangling_prefix;
+  bool tar = true;               // oci and docker: a tarball (false: an OCI layout directory)
+  layer::LayerOptions layers;    // oci_mediatypes always set after parsing
+  std::optional<int64_t> epoch;  // SOURCE_DATE_EPOCH, unix seconds
+  std::map<std::string, std::string> manifest_annotations;
+  std::map<std::string, std::string> manifest_descriptor_annotations;
+};
+
+// `metadata` is the frontend's result metadata: "source.date.epoch" is the epoch when the
+// attributes give none. OCI media types default to on for oci, off for image and docker, and
+// are forced on by zstd.
+Result<ImageExportOptions> ParseImageExportOptions(
+    ImageExporterKind kind, const std::map<std::string, std::string>& attrs,
+    const std::map<std::string, std::string>& metadata);
+
+}  // namespace kiln::exporter
