@@ -177,17 +177,19 @@ Status Manager::Insert(const RefRecord& r) {
 }
 
 // Roots made by an older kiln lack newer columns; add them in place.
-Status Manager::AddColumnIfMissing(const std::string& name, const std::string& decl) {
+Status Manager::AddColumnIfMissing(const std::string& name, const std::string& decl,
+                                   const std::string& table) {
   auto l = db_->Lock();
   {
-    KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("SELECT name FROM pragma_table_info('refs')"));
+    KILN_ASSIGN_OR_RETURN(Stmt st,
+                          db_->Prepare("SELECT name FROM pragma_table_info('" + table + "')"));
     for (;;) {
       KILN_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
       if (st.Text(0) == name) return Status::Ok();
     }
   }
-  return db_->Exec("ALTER TABLE refs ADD COLUMN " + name + " " + decl);
+  return db_->Exec("ALTER TABLE " + table + " ADD COLUMN " + name + " " + decl);
 }
 
 Result<std::optional<ImmutableRef>> Manager::GetByChainID(const std::string& chain_id) {

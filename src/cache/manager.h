@@ -52,6 +52,9 @@ struct BlobRecord {
   int64_t size = 0;
   std::string diff_id;             // "sha256:..." of the uncompressed tar
   int64_t uncompressed_size = -1;  // -1: not known (pulled layers)
+  // For pulled blobs: the repository they came from ("docker.io/library/busybox"), so a push to
+  // another repository of that registry can mount them instead of uploading.
+  std::string source;
 };
 
 // The variant of a blob that came from a registry with the image the ref was unpacked from.
@@ -183,7 +186,8 @@ class Manager {
   Status Init();
   Status InitBlobs();  // blobs.cc
   Status ForgetBlobs(const std::string& id);
-  Status AddColumnIfMissing(const std::string& name, const std::string& decl);
+  Status AddColumnIfMissing(const std::string& name, const std::string& decl,
+                            const std::string& table = "refs");
   Status Insert(const RefRecord& rec);
   Result<std::vector<RefRecord>> LoadAll();
   Status Touch(const std::string& id);

@@ -121,8 +121,13 @@ TEST_F(ManagerTest, BlobRecordsSurviveRestartAndGoWithPrune) {
   {
     ImmutableRef r = MakeRef("layer");
     id = r.id();
-    BlobRecord b{
-        "gzip", "application/vnd.oci.image.layer.v1.tar+gzip", "sha256:aa", 10, "sha256:bb", 20};
+    BlobRecord b{"gzip",
+                 "application/vnd.oci.image.layer.v1.tar+gzip",
+                 "sha256:aa",
+                 10,
+                 "sha256:bb",
+                 20,
+                 "docker.io/library/busybox"};
     ASSERT_TRUE(mgr_->SetBlob(id, b).ok());
     b.variant = "zstd";
     b.digest = "sha256:cc";
@@ -140,6 +145,7 @@ TEST_F(ManagerTest, BlobRecordsSurviveRestartAndGoWithPrune) {
   EXPECT_EQ((*blobs)[0].size, 10);
   EXPECT_EQ((*blobs)[0].uncompressed_size, 20);
   EXPECT_EQ((*blobs)[1].digest, "sha256:dd");
+  EXPECT_EQ((*blobs)[1].source, "docker.io/library/busybox");
   ASSERT_TRUE(mgr_->Prune(Context::Background(), {}, nullptr).ok());
   blobs = mgr_->Blobs(id);
   ASSERT_TRUE(blobs.ok());

@@ -11,9 +11,11 @@
 
 #include "client/definition.h"
 #include "client/gateway_build.h"
-#include "session/grpc_status.h"
 #include "client/id.h"
+#include "client/oci_index.h"
 #include "client/session.h"
+#include "session/content_copy.h"
+#include "session/grpc_status.h"
 #include "util/log.h"
 
 namespace kiln::client {
@@ -108,8 +110,19 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   } else {
     scfg.local_dirs = req.local_dirs;
   }
+  std::vector<std::string> layout_dirs;  // OCI layouts whose index.json is written at the end
   for (size_t i = 0; i < req.exports.size(); ++i) {
     const ExportEntry& ex = req.exports[i];
+    if ((ex.type == "oci" || ex.type == "docker") && !ex.output_dir.empty()) {
+      // tar=false: the daemon copies the blobs into the session's content store "export".
+      if (scfg.content_stores.contains(session::kExportStoreId)) {
+        return InvalidArgument(
+            fmt::format("oci store key \"{}\" already exists", session::kExportStoreId));
+      }
+      scfg.content_stores[session::kExportStoreId] = ex.output_dir;
+      layout_dirs.push_back(ex.output_dir);
+      continue;
+    }
     if (!ex.output_dir.empty()) scfg.export_targets[static_cast<int>(i)] = {ex.output_dir, ""};
     if (!ex.output_file.empty()) scfg.export_targets[static_cast<int>(i)] = {"", ex.output_file};
   }
@@ -218,6 +231,9 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   BuildResponse out;
   for (const auto& [k, v] : sresp.exporterresponse()) out.exporter_response[k] = v;
   if (gw_result.ok()) out.frontend_metadata = gw_result->metadata;
+  for (const std::string& dir : layout_dirs) {
+    KILN_RETURN_IF_ERROR(UpdateOciLayout(dir, out.exporter_response));
+  }
   return out;
 }
 

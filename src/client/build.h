@@ -5,7 +5,11 @@
 //      for --frontend without --frontend-in-solve, the client-side frontend phase over
 //      LLBBridge (gateway_build.h) with Control.Solve carrying no frontend and no definition;
 //   3. when Solve returns the session is closed and the Status stream is given 5 s of
-//      inactivity to end by itself.
+//      inactivity to end by itself;
+//   4. an oci/docker --output with tar=false is served as the session's content store "export"
+//      (the daemon copies the image's blobs into the directory); after a successful solve the
+//      directory's oci-layout and index.json are written from the exporter response
+//      (oci_index.h).
 // Cancelling `ctx` cancels every call and the session. Errors read like buildctl's:
 // "failed to solve: <daemon message>". Stubs are injected so tests can use a fake daemon.
 // Thread-compatible; the status callback runs on an internal thread.

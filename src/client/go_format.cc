@@ -86,7 +86,6 @@ std::string HumanDuration(int64_t nanos) {
   return fmt::format("{} years", static_cast<int64_t>(d / 3600e9) / 24 / 365);
 }
 
-
 std::string Rfc3339Nano(int64_t unix_nanos) {
   Civil c = ToCivil(unix_nanos);
   std::string frac = FormatFraction(c.nanos, 9);
@@ -184,5 +183,4 @@ std::optional<int64_t> ParseGoDuration(std::string_view s) {
   int64_t n = static_cast<int64_t>(total);
   return neg ? -n : n;
 }
-
 }  // namespace kiln::client

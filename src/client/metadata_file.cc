@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/atomic_file.h"
+#include "client/go_format.h"
 #include "util/base64.h"
 #include "util/go_json.h"
 

@@ -14,11 +14,12 @@
 
 #include "client/auth_service.h"
 #include "client/connection.h"
+#include "client/content_service.h"
 #include "client/filesync_service.h"
-#include "session/grpc_status.h"
 #include "client/health_service.h"
 #include "client/id.h"
 #include "client/ssh_service.h"
+#include "session/grpc_status.h"
 #include "util/log.h"
 
 namespace kiln::client {
@@ -93,6 +94,19 @@ Status Session::Init(moby::buildkit::v1::Control::StubInterface* control, Sessio
     services_.push_back(
         std::make_unique<FileSendService>(config.export_targets, ctx_, config.stdout_fd));
     methods_.push_back(kFileSendDiffCopy);
+  }
+  if (!config.content_stores.empty()) {
+    ContentStoreService::Stores stores;
+    for (const auto& [id, dir] : config.content_stores) {
+      auto store = DirContentStore::Open(dir);
+      if (!store.ok()) {
+        close(server_fd);
+        return store.status();
+      }
+      stores[id] = std::move(*store);
+    }
+    services_.push_back(std::make_unique<ContentStoreService>(std::move(stores)));
+    methods_.insert(methods_.end(), kContentMethods.begin(), kContentMethods.end());
   }
   if (config.serve_auth) {
     std::string path = config.docker_config.empty()

@@ -7,10 +7,10 @@
 // (AddInsecureChannelFromFd, after making it non-blocking), so the daemon is the HTTP/2 client
 // of kilnctl inside the tunnel. Served: grpc.health.v1.Health, FileSync.DiffCopy (and kiln's
 // FileSync.DiffCopyBatch unless turned off) when there are --local dirs, FileSend.DiffCopy when
-// an --output is written by the client,
-// Auth.Credentials (registry credentials from docker's config, auth_service.h) always, as
-// buildctl does, Secrets.GetSecret with --secret (secrets_service.h) and SSH.CheckAgent and
-// ForwardAgent with --ssh (ssh_service.h).
+// an --output is written by the client, containerd's Content (content_service.h) when an
+// --output is an OCI layout directory (tar=false), Auth.Credentials (registry credentials from
+// docker's config, auth_service.h) always, as buildctl does, Secrets.GetSecret with --secret
+// (secrets_service.h) and SSH.CheckAgent and ForwardAgent with --ssh (ssh_service.h).
 //
 // Close ends the session the way buildctl does when the build is over: it half-closes the
 // stream (WritesDone), waits a bounded time for the daemon to end it, then stops the server.
@@ -42,6 +42,9 @@ struct SessionConfig {
   std::string shared_key;
   std::map<std::string, std::string> local_dirs;  // --local name -> host dir
   std::map<int, ExportTarget> export_targets;     // --output index -> where it goes
+  // Content stores served by id (buildkit-attachable-store-id) -> directory, created when
+  // missing; "export" for an oci/docker --output with tar=false.
+  std::map<std::string, std::string> content_stores;
   int stdout_fd = 1;                              // for "-" file targets
   bool serve_auth = true;                         // serve Auth.Credentials
   // The docker config.json Auth reads; "" is $DOCKER_CONFIG/config.json or

@@ -16,6 +16,8 @@
 #include "client/connection.h"
 #include "client/testing/fake_daemon.h"
 #include "client/tree_merge.h"
+#include "content/testing/temp_store.h"
+#include "util/base64.h"
 
 namespace kiln::client {
 namespace {
@@ -215,6 +217,70 @@ TEST_F(SessionTest, TarOutputToStdoutFd) {
   ssize_t n = read(fds[0], buf, sizeof(buf));
   close(fds[0]);
   EXPECT_EQ(std::string(buf, static_cast<size_t>(std::max<ssize_t>(n, 0))), "tarball bytes");
+}
+
+TEST_F(SessionTest, OciOutputWithTarFalseIsALayoutDirectory) {
+  content::testing::TempStore store;
+  std::vector<session::BlobDescriptor> blobs;
+  for (auto [mt, data] : std::vector<std::pair<std::string, std::string>>{
+           {"application/vnd.oci.image.layer.v1.tar+gzip", std::string(300000, 'l')},
+           {"application/vnd.oci.image.config.v1+json", "{}"},
+           {"application/vnd.oci.image.manifest.v1+json", R"({"schemaVersion":2})"}}) {
+    auto info = store->WriteBlob(Context::Background(), data);
+    ASSERT_TRUE(info.ok());
+    blobs.push_back({mt, info->digest, info->size});
+  }
+  const std::string desc = R"({"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+                           R"("digest":")" +
+                           blobs[2].digest.str() + R"(","size":20})";
+  testing::FakeScript script;
+  script.content_store = &*store;
+  script.store_blobs = blobs;
+  script.exporter_response = {{"containerimage.descriptor", Base64Encode(desc)},
+                              {"image.name", "docker.io/library/app:v1"}};
+  daemon_->SetScript(script);
+
+  BuildRequest req = DefinitionRequest();
+  auto ex = ParseOutput("type=oci,dest=" + root_ + "/layout,tar=false", false);
+  ASSERT_TRUE(ex.ok());
+  req.exports = {*ex};
+  auto resp = RunBuild(req);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_TRUE(daemon_->record().store_status.ok()) << daemon_->record().store_status.ToString();
+
+  const std::string layout = root_ + "/layout";
+  EXPECT_EQ(ReadFile(layout + "/blobs/sha256/" + std::string(blobs[0].digest.hex())),
+            std::string(300000, 'l'));
+  EXPECT_EQ(ReadFile(layout + "/oci-layout"), R"({"imageLayoutVersion":"1.0.0"})");
+  EXPECT_EQ(ReadFile(layout + "/index.json"),
+            R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+            R"("manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+            R"("digest":")" +
+                blobs[2].digest.str() +
+                R"(","size":20,"annotations":{)"
+                R"("io.containerd.image.name":"docker.io/library/app:v1",)"
+                R"("org.opencontainers.image.ref.name":"v1"}}]})");
+  EXPECT_NE(access((layout + "/ingest").c_str(), F_OK), 0);  // gone with the session
+
+  testing::FakeRecord rec = daemon_->record();
+  EXPECT_THAT(rec.session_headers, Contains(Pair("x-docker-expose-session-grpc-method",
+                                                 "/containerd.services.content.v1.Content/Write")));
+  EXPECT_THAT(rec.session_headers, Not(Contains(Pair("x-docker-expose-session-grpc-method",
+                                                     "/moby.filesync.v1.FileSend/DiffCopy"))));
+  ASSERT_EQ(rec.solve.exporters_size(), 1);
+  EXPECT_EQ(rec.solve.exporters(0).attrs().at("tar"), "false");
+  EXPECT_FALSE(rec.solve.exporters(0).attrs().contains("dest"));
+}
+
+TEST_F(SessionTest, TwoLayoutDirectoryOutputsAreRefused) {
+  BuildRequest req = DefinitionRequest();
+  auto oci = ParseOutput("type=oci,dest=" + root_ + "/a,tar=false", false);
+  auto docker = ParseOutput("type=docker,dest=" + root_ + "/b,tar=false", false);
+  ASSERT_TRUE(oci.ok() && docker.ok());
+  req.exports = {*oci, *docker};
+  auto resp = RunBuild(req);
+  ASSERT_FALSE(resp.ok());
+  EXPECT_EQ(resp.status().message(), "oci store key \"export\" already exists");
 }
 
 TEST_F(SessionTest, UnknownLocalNameIsNotFound) {

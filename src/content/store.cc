@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "util/fd_io.h"
 #include "util/fs_copy.h"
 
 namespace kiln::content {
@@ -19,15 +20,6 @@ Status MakeDirs(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return ErrnoStatus(ec.value(), "create " + dir);
   return Status::Ok();
-}
-
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open " + dir);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  return rc == 0 ? Status::Ok() : ErrnoStatus(err, "sync " + dir);
 }
 
 }  // namespace

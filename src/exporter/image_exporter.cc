@@ -8,6 +8,7 @@
 #include "exporter/image_commit.h"
 #include "registry/image_config.h"
 #include "registry/reference.h"
+#include "session/content_copy.h"
 #include "session/filesync.h"
 #include "util/base64.h"
 #include "util/log.h"
@@ -101,7 +102,7 @@ class ImageExporter : public Exporter {
       if (opts.push) {
         if (opts.names.empty()) return InvalidArgument("push=true needs a name: set name=<image>");
         for (const auto& n : opts.names) {
-          KILN_RETURN_IF_ERROR(Push(ctx, req, n, desc, opts, vp));
+          KILN_RETURN_IF_ERROR(Push(ctx, req, n, img, desc, opts, vp));
         }
       }
     } else {
@@ -123,7 +124,7 @@ class ImageExporter : public Exporter {
       resp["containerimage.digest"] = img.manifest.digest.str();
       resp["containerimage.config.digest"] = img.config.digest.str();
       resp["containerimage.descriptor"] = Base64Encode(DescriptorJson(desc));
-      KILN_RETURN_IF_ERROR(Send(ctx, req, desc, opts, resp, vp));
+      KILN_RETURN_IF_ERROR(Send(ctx, req, img, desc, opts, resp, vp));
     }
     return resp;
   }
@@ -153,24 +154,56 @@ class ImageExporter : public Exporter {
   }
 
   Status Push(const Context& ctx, const ExportRequest& req, const std::string& name,
+              const CommittedImage& img, const registry::Descriptor& desc,
+              const ImageExportOptions& opts, solver::VertexProgress& vp);
+  Status Send(const Context& ctx, const ExportRequest& req, const CommittedImage& img,
               const registry::Descriptor& desc, const ImageExportOptions& opts,
-              solver::VertexProgress& vp);
-  Status Send(const Context& ctx, const ExportRequest& req, const registry::Descriptor& desc,
-              const ImageExportOptions& opts, const std::map<std::string, std::string>& resp,
-              solver::VertexProgress& vp);
+              const std::map<std::string, std::string>& resp, solver::VertexProgress& vp);
 
   ImageExporterKind kind_;
   Deps deps_;
 };
 
 Status ImageExporter::Push(const Context& ctx, const ExportRequest& req, const std::string& name,
-                           const registry::Descriptor& desc, const ImageExportOptions& opts,
-                           solver::VertexProgress& vp) {
-  (void)ctx, (void)req, (void)name, (void)desc, (void)opts, (void)vp;
-  return Unimplemented("push is not implemented yet");
+                           const CommittedImage& img, const registry::Descriptor& desc,
+                           const ImageExportOptions& opts, solver::VertexProgress& vp) {
+  auto ref = registry::ParseReference(name);
+  if (!ref.ok()) return ref.status().Annotate("failed to parse " + name);
+  if (opts.push_by_digest) {
+    ref->tag.clear();
+    ref->digest = desc.digest;
+  }
+  if (!deps_.registry) return Internal("image exporter without a registry client");
+  auto client = deps_.registry(ctx, req, opts.insecure ? ref->domain : std::string());
+  // Pulled layers from another repository of the same registry are mounted, not uploaded.
+  std::map<Digest, std::string> sources;
+  for (const auto& l : img.layers) {
+    const std::string prefix = ref->domain + "/";
+    if (l.source.compare(0, prefix.size(), prefix) == 0 && l.source != ref->Name()) {
+      sources[l.blob.digest] = l.source.substr(prefix.size());
+    }
+  }
+  registry::PushOptions po;
+  po.mount_from = [&sources](const registry::Descriptor& d) {
+    auto it = sources.find(d.digest);
+    return it == sources.end() ? std::string() : it->second;
+  };
+  po.progress = [&vp](const registry::PushProgress& p) {
+    vp.Status(p.digest.str(), p.offset, p.total, p.done);
+  };
+  vp.Status("pushing layers", 0, 0, false);
+  auto pushed = client->Push(ctx, *ref, desc, *deps_.store, po);
+  vp.Status("pushing layers", 0, 0, true);
+  if (!pushed.ok()) return pushed.status().Annotate("failed to push " + name);
+  std::string mid = "pushing manifest for " + ref->Name() + "@" + desc.digest.str();
+  vp.Status(mid, 0, 0, true);
+  log::Info("pushed {}: {} blobs uploaded ({} bytes), {} already there, {} mounted", name,
+            pushed->blobs_uploaded, pushed->bytes_uploaded, pushed->blobs_existing,
+            pushed->blobs_mounted);
+  return Status::Ok();
 }
 
-Status ImageExporter::Send(const Context& ctx, const ExportRequest& req,
+Status ImageExporter::Send(const Context& ctx, const ExportRequest& req, const CommittedImage& img,
                            const registry::Descriptor& desc, const ImageExportOptions& opts,
                            const std::map<std::string, std::string>& resp,
                            solver::VertexProgress& vp) {
@@ -178,8 +211,21 @@ Status ImageExporter::Send(const Context& ctx, const ExportRequest& req,
   ao.format = kind_ == ImageExporterKind::kDocker ? ArchiveFormat::kDocker : ArchiveFormat::kOCI;
   ao.names = opts.names;
   if (!opts.tar) {
-    return Unimplemented(
-        "oci exporter with tar=false (an OCI layout directory) is not implemented yet in kiln");
+    // An OCI layout directory on the client: the blobs go into the content store the client
+    // serves for it, children first; the client writes index.json from the response.
+    std::vector<session::BlobDescriptor> blobs;
+    for (const auto& l : img.layers) {
+      blobs.push_back({l.blob.media_type, l.blob.digest, l.blob.size});
+    }
+    blobs.push_back({img.config.media_type, img.config.digest, img.config.size});
+    blobs.push_back({desc.media_type, desc.digest, desc.size});
+    session::BlobCopyOptions co;
+    co.progress = [&vp](const session::BlobProgress& p) {
+      vp.Status(p.blob->digest.str(), p.written, p.blob->size, p.done);
+    };
+    auto copied = session::CopyBlobsToClientStore(ctx, *req.session, session::kExportStoreId,
+                                                  *deps_.store, blobs, co);
+    return copied.status();
   }
   // The response entries go to the client with the stream (exporter-md-<key>), as BuildKit's.
   return SendTarball(ctx, req, resp, vp, [&](const ByteSink& sink) {

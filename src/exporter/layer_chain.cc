@@ -51,6 +51,7 @@ Result<ChainLayer> FromRecord(const cache::ImmutableRef& ref, const cache::BlobR
   l.description = ref.record().description;
   l.created_at = ref.record().created_at;
   l.reused = true;
+  l.source = b.source;
   return l;
 }
 
@@ -158,8 +159,9 @@ Result<std::vector<ChainLayer>> ExportLayerChain(const Context& ctx, cache::Mana
       Status s = made.status();
       if (made.ok()) {
         s = cache.SetBlob(
-            r.id(), cache::BlobRecord{BlobVariant(opts), made->media_type, made->digest.str(),
-                                      made->size, made->diff_id.str(), made->uncompressed_size});
+            r.id(),
+            cache::BlobRecord{BlobVariant(opts), made->media_type, made->digest.str(), made->size,
+                              made->diff_id.str(), made->uncompressed_size, ""});
       }
       if (progress) progress->Status(sid, made.ok() ? made->size : 0, 0, true);
       std::lock_guard<std::mutex> l(mu);

@@ -27,6 +27,7 @@ struct ChainLayer {
   std::string description;  // the ref's, for history entries the frontend did not write
   int64_t created_at = 0;   // unix ns, the ref's
   bool reused = false;      // an existing blob, not made by this call
+  std::string source;       // the repository a pulled blob came from ("" for ours)
 };
 
 // The variant name under which blobs made with `opts` are remembered per ref.

@@ -1,8 +1,9 @@
 #include "registry/auth.h"
 
-#include "util/base64.h"
+#include <algorithm>
 
 #include "registry/json_fields.h"
+#include "util/base64.h"
 
 namespace kiln::registry {
 
@@ -112,9 +113,15 @@ Result<Authorizer::Entry> Authorizer::FetchToken(const Context& ctx, const Endpo
   if (!realm.starts_with("https://") && !realm.starts_with("http://")) {
     return InvalidArgument(ep.host + ": token realm \"" + realm + "\" is not an http(s) URL");
   }
-  std::vector<std::string> scopes = {scope};
+  std::vector<std::string> scopes;
+  for (size_t start = 0; start < scope.size();) {
+    size_t end = std::min(scope.find(' ', start), scope.size());
+    if (end > start) scopes.push_back(scope.substr(start, end - start));
+    start = end + 1;
+  }
   if (auto s = c.params.find("scope");
-      s != c.params.end() && !s->second.empty() && s->second != scope) {
+      s != c.params.end() && !s->second.empty() &&
+      std::find(scopes.begin(), scopes.end(), s->second) == scopes.end()) {
     scopes.push_back(s->second);
   }
   HttpRequest req;

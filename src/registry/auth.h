@@ -3,7 +3,9 @@
 // A request goes out anonymously, or with what is cached for its host and scope. On 401 the
 // WWW-Authenticate challenge decides:
 //   Basic  -> "Authorization: Basic" with the host's credentials (none: cannot authorize);
-//   Bearer -> GET <realm>?service=<service>&scope=<scope> (with the credentials as basic auth
+//   Bearer -> GET <realm>?service=<service>&scope=<scope>[&scope=...] (one scope parameter per
+//             space-separated scope of the request, e.g. push to one repository and pull from
+//             another for a cross-repository mount; with the credentials as basic auth
 //             when there are any, anonymously otherwise), reading "token" or "access_token"
 //             and "expires_in" from the JSON; tokens are cached per (host, scope) until they
 //             expire.
@@ -43,7 +45,8 @@ Result<std::vector<Challenge>> ParseWWWAuthenticate(std::string_view header);
 // nullopt: none (anonymous).
 using CredentialsFn = std::function<std::optional<Credentials>(const std::string& host)>;
 
-// "repository:<path>:pull" or "repository:<path>:pull,push".
+// "repository:<path>:pull" or "repository:<path>:pull,push". Scopes given to the Authorizer
+// may be several of these joined by spaces.
 std::string RepositoryScope(std::string_view path, bool push);
 
 class Authorizer {

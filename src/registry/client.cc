@@ -22,10 +22,6 @@ std::optional<int64_t> ParseSize(std::string_view s) {
   return v;
 }
 
-bool Retryable(int status) {
-  return status == 429 || (status >= 500 && status != 501 && status != 505);
-}
-
 }  // namespace
 
 Client::Client(ClientOptions opts) : opts_(std::move(opts)) {
@@ -61,7 +57,8 @@ Result<TlsConfig> Client::TlsForHost(const std::string& host_port) {
 }
 
 Result<Client::Sent> Client::Send(const Context& ctx, const Endpoint& ep, const std::string& scope,
-                                  HttpRequest req, const std::function<Status()>& on_retry) {
+                                  HttpRequest req, const std::function<Status()>& on_retry,
+                                  bool retry_failures) {
   KILN_ASSIGN_OR_RETURN(req.tls, TlsFor(ep.insecure, ep.ca));
   const auto base_headers = req.headers;
   bool authorized = false;
@@ -88,9 +85,10 @@ Result<Client::Sent> Client::Send(const Context& ctx, const Endpoint& ep, const 
       return Status(Code::kUnauthenticated, "unauthorized: " + ep.host +
                                                 " rejected the credentials (wrong username or "
                                                 "password?)");
-    } else if (!Retryable(r->status) || attempt >= opts_.max_attempts) {
+    } else if (!RetryableStatus(r->status) || attempt >= opts_.max_attempts || !retry_failures) {
       return Sent{std::move(*r), attempt};
     }
+    if (!retry_failures) return failure;
     if (attempt >= opts_.max_attempts) {
       return Status(failure.code(),
                     failure.message() + " (" + std::to_string(attempt) + " attempts)");

@@ -2,14 +2,16 @@
 // The OCI distribution client: resolve a reference to a manifest or index descriptor, fetch
 // manifests (verified against their digest), fetch blobs into the content store (through
 // Store::Ensure, so concurrent pulls of one blob download it once, verified while streaming),
-// and Pull: reference + platform -> manifest, config and layers, all in the store.
+// and Pull: reference + platform -> manifest, config and layers, all in the store. Pushes
+// (push.h): blobs, manifests, and whole images or indexes from the store to a repository.
 //
 // Every request goes to the reference's mirrors first (pulls only), then to the registry; is
 // authorised as auth.h describes; and is retried with exponential backoff on transport failures
 // (connection refused/reset, timeouts), 429 and 5xx, never on 401/403/404. Errors name the image
 // (errors.h): NotFound, Unauthenticated, PermissionDenied, DataLoss (digest mismatch),
-// Unavailable (registry down, after the retries).
-// Thread-safe; one Client serves many concurrent pulls.
+// Unavailable (registry down, after the retries). A blob upload that fails that way starts over
+// from its POST, up to max_attempts times.
+// Thread-safe; one Client serves many concurrent pulls and pushes.
 
 #include <chrono>
 #include <map>
@@ -26,6 +28,7 @@
 #include "registry/image_config.h"
 #include "registry/manifest.h"
 #include "registry/platform.h"
+#include "registry/push.h"
 #include "registry/reference.h"
 #include "util/context.h"
 #include "util/status.h"
@@ -84,15 +87,35 @@ class Client {
   Result<PulledImage> Pull(const Context& ctx, const Reference& ref, const Platform& platform,
                            content::Store& store, const PullOptions& opts = {});
 
+  // Makes sure the blob `desc` is in `ref`'s repository: HEAD; else a cross-repository mount
+  // when opts.mount_from is set; else an upload read from `store` (POST, then one PUT, or PATCH
+  // chunks and a closing PUT), checked against the Docker-Content-Digest the registry answers.
+  Status PushBlob(const Context& ctx, const Reference& ref, const Descriptor& desc,
+                  content::Store& store, const PushBlobOptions& opts = {});
+  // PUTs a manifest or index (`bytes`, whose digest must be desc.digest) under ref's tag, or
+  // under desc.digest when ref has none, with Content-Type desc.media_type. DataLoss when the
+  // registry says it stored other bytes (Docker-Content-Digest).
+  Status PushManifest(const Context& ctx, const Reference& ref, const Descriptor& desc,
+                      const std::string& bytes);
+  // Pushes the image or index `root` from `store` to ref's repository: every blob (config and
+  // layers, in parallel, foreign layers skipped), then each manifest by digest after all it
+  // points to, then `root` under ref's tag (or digest when ref has only a digest, which must
+  // then be root's). Manifests already there are not sent again.
+  Result<PushResult> Push(const Context& ctx, const Reference& ref, const Descriptor& root,
+                          content::Store& store, const PushOptions& opts = {});
+
  private:
   struct Sent {
     HttpResponse response;
     int attempts = 1;
   };
   // One API request to `ep` with auth and retries. on_retry runs before a request is sent
-  // again (a blob writer starts over).
+  // again (a blob writer starts over, an upload body rewinds). Without retry_failures, a
+  // transport failure or a retryable status is returned at once (upload requests: the caller
+  // starts the whole upload over); a 401 is still answered and the request sent again.
   Result<Sent> Send(const Context& ctx, const Endpoint& ep, const std::string& scope,
-                    HttpRequest req, const std::function<Status()>& on_retry);
+                    HttpRequest req, const std::function<Status()>& on_retry,
+                    bool retry_failures = true);
   Result<TlsConfig> TlsFor(bool insecure, const std::vector<std::string>& ca);
   Result<TlsConfig> TlsForHost(const std::string& host_port);
   Result<Resolved> ResolveAt(const Context& ctx, const Endpoint& ep, const Reference& ref);
@@ -101,6 +124,25 @@ class Client {
   Status FetchLayers(const Context& ctx, const Reference& ref,
                      const std::vector<Descriptor>& layers, content::Store& store,
                      content::Lease* lease);
+  // Push helpers (push_blob.cc, push.cc).
+  struct UploadStart {
+    bool mounted = false;
+    std::string location;  // absolute URL of the upload session (when not mounted)
+  };
+  // HEAD <repo>/<path> ("blobs/<digest>", "manifests/<tag>"): 200 (with want's digest in
+  // Docker-Content-Digest when want is set) -> true, 404 -> false, else the error about `what`.
+  Result<bool> Exists(const Context& ctx, const Endpoint& ep, const Reference& ref,
+                      const std::string& scope, const std::string& path, const std::string& what,
+                      const Digest& want);
+  Result<UploadStart> StartUpload(const Context& ctx, const Endpoint& ep, const Reference& ref,
+                                  const std::string& scope, const Descriptor& desc,
+                                  const std::string& mount_from);
+  // One upload into an upload session; *restart says whether starting over may help.
+  Status Upload(const Context& ctx, const Endpoint& ep, const Reference& ref,
+                const std::string& scope, const Descriptor& desc, const content::Reader& blob,
+                std::string location, const PushBlobOptions& opts, bool* restart);
+  // `ep`, or for an upload URL on another host, an endpoint for that host (no credentials).
+  Endpoint EndpointForURL(const Endpoint& ep, const std::string& url) const;
 
   const ClientOptions opts_;
   std::shared_ptr<HttpClient> http_;

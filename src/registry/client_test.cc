@@ -3,8 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "util/base64.h"
-
 #include <atomic>
 #include <cstring>
 #include <future>
@@ -12,6 +10,7 @@
 
 #include "content/testing/temp_store.h"
 #include "registry/testing/fake_registry.h"
+#include "util/base64.h"
 
 namespace kiln::registry {
 namespace {
@@ -25,18 +24,9 @@ using testing::TestImage;
 using testing::TestRequest;
 using testing::TestResponse;
 
-Platform Linux(const std::string& arch) {
-  Platform p;
-  p.os = "linux";
-  p.architecture = arch;
-  return p;
-}
-
+Platform Linux(const std::string& arch) { return testing::LinuxPlatform(arch); }
 TestResponse Status(int code, std::string body = "") {
-  TestResponse r;
-  r.status = code;
-  r.body = std::move(body);
-  return r;
+  return testing::Answer(code, std::move(body));
 }
 
 class ClientTest : public ::testing::Test {

@@ -69,7 +69,8 @@ std::string RegistryErrorMessage(std::string_view body) {
 }
 
 Status ResponseError(const HttpResponse& r, std::string_view image, std::string_view name,
-                     std::string_view what, std::string_view host, int attempts) {
+                     std::string_view what, std::string_view host, int attempts,
+                     std::string_view action) {
   std::string msg = RegistryErrorMessage(r.body);
   std::string subject(image);
   if (!what.empty()) subject += ": " + std::string(what);
@@ -79,7 +80,7 @@ Status ResponseError(const HttpResponse& r, std::string_view image, std::string_
       return NotFound(subject + ": not found");
     case 401:
       return Status(Code::kUnauthenticated,
-                    "pull access denied for " + std::string(name) +
+                    std::string(action) + " access denied for " + std::string(name) +
                         ", repository does not exist or may require authorization: " +
                         (msg.empty() ? std::string("unauthorized") : msg));
     case 403:
@@ -95,6 +96,10 @@ Status ResponseError(const HttpResponse& r, std::string_view image, std::string_
   if (attempts > 1) s += " (" + std::to_string(attempts) + " attempts)";
   if (r.status >= 500) return Unavailable(with_msg(s));
   return Status(Code::kUnknown, with_msg(s));
+}
+
+bool RetryableStatus(int status) {
+  return status == 429 || (status >= 500 && status != 501 && status != 505);
 }
 
 }  // namespace kiln::registry

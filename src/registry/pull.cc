@@ -1,8 +1,6 @@
 // Client::Pull: reference + platform -> manifest, config and layers in the content store.
-#include <atomic>
-#include <thread>
-
 #include "registry/client.h"
+#include "registry/parallel.h"
 
 namespace kiln::registry {
 
@@ -19,31 +17,10 @@ Status Keep(const Context& ctx, content::Store& store, const Descriptor& d,
 Status Client::FetchLayers(const Context& ctx, const Reference& ref,
                            const std::vector<Descriptor>& layers, content::Store& store,
                            content::Lease* lease) {
-  if (layers.empty()) return Status::Ok();
-  // Workers take layers in order; the first error cancels the others.
-  Context work = ctx.Child();
-  std::atomic<size_t> next = 0;
-  std::mutex mu;
-  Status first;
-  auto worker = [&] {
-    for (size_t i; (i = next++) < layers.size();) {
-      Result<content::Info> r = FetchBlob(work, ref, layers[i], store, lease);
-      if (r.ok()) continue;
-      std::lock_guard<std::mutex> l(mu);
-      if (first.ok()) {
-        first = r.status();
-        work.Cancel(Cancelled("another layer failed"));
-      }
-      return;
-    }
-  };
-  size_t n = std::min<size_t>(std::max(1, opts_.max_concurrent_downloads), layers.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < n; i++) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  if (!first.ok()) return first;
-  return ctx.Err();
+  return ForEachParallel(ctx, layers.size(), opts_.max_concurrent_downloads, "another layer failed",
+                         [&](const Context& work, size_t i) {
+                           return FetchBlob(work, ref, layers[i], store, lease).status();
+                         });
 }
 
 Result<PulledImage> Client::Pull(const Context& ctx, const Reference& ref, const Platform& platform,

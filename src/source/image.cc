@@ -260,10 +260,10 @@ Result<cache::ImmutableRef> ImageSource::UnpackLayer(const Context& ctx, registr
   }
   KILN_ASSIGN_OR_RETURN(cache::ImmutableRef ref, mut.Commit());
   // The pulled blob is this ref's layer: image exports reuse it instead of diffing again.
-  Status recorded =
-      cache_->SetBlob(ref.id(), cache::BlobRecord{std::string(cache::kPulledBlobVariant),
-                                                  layer.media_type, layer.digest.str(), layer.size,
-                                                  img.config.diff_ids[i].str(), -1});
+  Status recorded = cache_->SetBlob(
+      ref.id(), cache::BlobRecord{std::string(cache::kPulledBlobVariant), layer.media_type,
+                                  layer.digest.str(), layer.size, img.config.diff_ids[i].str(), -1,
+                                  img.ref.Name()});
   if (!recorded.ok()) log::Warn("recording the blob of ref {}: {}", ref.id(), recorded.message());
   log::Info("unpacked layer {} of {} ({} entries, {} bytes) as ref {}", layer.digest.str(),
             img.ref.String(), applied->entries, applied->bytes, ref.id());

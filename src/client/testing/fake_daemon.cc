@@ -331,6 +331,14 @@ class ControlImpl final : public bk::Control::Service {
       d_->rec.export_status = es;
     }
     if (!es.ok()) return session::ToGrpcStatus(es);
+    if (!script.store_blobs.empty()) {
+      kiln::Status cs = CopyToStore(req.session(), ch, script);
+      {
+        std::lock_guard<std::mutex> lock(d_->mu);
+        d_->rec.store_status = cs;
+      }
+      if (!cs.ok()) return session::ToGrpcStatus(cs);
+    }
     if (script.block_until_cancelled) {
       while (!ctx->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       std::lock_guard<std::mutex> lock(d_->mu);
@@ -338,6 +346,22 @@ class ControlImpl final : public bk::Control::Service {
       return grpc::Status(grpc::StatusCode::CANCELLED, "context canceled");
     }
     return script.result;
+  }
+
+  // The daemon's copier over this session, which advertises what the client's headers said.
+  kiln::Status CopyToStore(const std::string& id, const std::shared_ptr<grpc::Channel>& ch,
+                           const FakeScript& script) {
+    session::SessionHeaders h;
+    h.id = id;
+    {
+      std::lock_guard<std::mutex> lock(d_->mu);
+      auto [from, to] = d_->rec.session_headers.equal_range("x-docker-expose-session-grpc-method");
+      for (auto it = from; it != to; ++it) h.methods.push_back(it->second);
+    }
+    session::Session s(h, ch, Context::Background().Child());
+    auto r = session::CopyBlobsToClientStore(Context::Background(), s, session::kExportStoreId,
+                                             *script.content_store, script.store_blobs);
+    return r.status();
   }
 
   FakeDaemon::Impl* d_;

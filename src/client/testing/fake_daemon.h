@@ -3,7 +3,8 @@
 // (ListWorkers, Session with the daemon end of the tunnel, Solve, Status) and LLBBridge
 // (Ping, Solve, Return) on a unix socket. Solve follows a script: pull --local dirs through the
 // session's FileSync, ask for the client's health, export a directory (fsutil packets) or bytes
-// (BytesMessage) through FileSend, then answer. Everything it saw is recorded for assertions.
+// (BytesMessage) through FileSend, copy blobs into the client's content store "export"
+// (session::CopyBlobsToClientStore), then answer. Everything it saw is recorded for assertions.
 // Thread-safe.
 
 #include <grpcpp/server.h>
@@ -17,6 +18,7 @@
 
 #include "control/control.grpc.pb.h"
 #include "gateway/gateway.grpc.pb.h"
+#include "session/content_copy.h"
 #include "util/status.h"
 
 namespace kiln::client::testing {
@@ -28,6 +30,9 @@ struct FakeScript {
   std::string export_dir;    // sent with FileSend (fsutil packets) to exporter `export_id`
   std::string export_bytes;  // sent with FileSend (BytesMessage) to exporter `export_id`
   int export_id = 0;
+  // Copied from `content_store` to the client's content store "export" (oci, tar=false).
+  const content::Store* content_store = nullptr;
+  std::vector<session::BlobDescriptor> store_blobs;
   bool block_until_cancelled = false;
   grpc::Status result;  // what Solve returns after the steps above
   std::map<std::string, std::string> exporter_response;
@@ -40,6 +45,7 @@ struct FakeRecord {
   moby::buildkit::v1::SolveRequest solve;
   std::map<std::string, Status> pull_status;  // per pulled local
   Status export_status;
+  Status store_status;  // of the copy into the client's content store
   grpc::Status health;
   bool health_serving = false;
   std::string bridge_buildid;  // buildkit-controlapi-buildid of LLBBridge calls

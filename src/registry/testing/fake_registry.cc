@@ -1,5 +1,6 @@
 #include "registry/testing/fake_registry.h"
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 namespace kiln::registry::testing {
@@ -62,6 +63,20 @@ std::string ErrorBody(const std::string& code, const std::string& message) {
   return j.dump();
 }
 
+TestResponse Answer(int code, std::string body) {
+  TestResponse r;
+  r.status = code;
+  r.body = std::move(body);
+  return r;
+}
+
+Platform LinuxPlatform(const std::string& arch) {
+  Platform p;
+  p.os = "linux";
+  p.architecture = arch;
+  return p;
+}
+
 FakeRegistry::FakeRegistry()
     : server_(
           std::make_unique<TestHttpServer>([this](const TestRequest& r) { return Handle(r); })) {}
@@ -76,20 +91,38 @@ void FakeRegistry::AddImage(const std::string& repo, const std::string& tag,
 Digest FakeRegistry::AddManifest(const std::string& repo, const std::string& tag,
                                  const std::string& type, const std::string& body) {
   Digest d = Digest::FromBytes(body);
+  std::lock_guard<std::mutex> l(mu_);
   docs_["/v2/" + repo + "/manifests/" + d.str()] = {type, body};
   if (!tag.empty()) docs_["/v2/" + repo + "/manifests/" + tag] = {type, body};
   return d;
 }
 
 void FakeRegistry::AddBlob(const std::string& repo, const std::string& body) {
+  std::lock_guard<std::mutex> l(mu_);
   docs_["/v2/" + repo + "/blobs/" + Digest::FromBytes(body).str()] = {"application/octet-stream",
                                                                       body};
+}
+
+std::optional<std::string> FakeRegistry::Stored(const std::string& path) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = docs_.find(path);
+  if (it == docs_.end()) return std::nullopt;
+  return it->second.body;
 }
 
 TestResponse FakeRegistry::Handle(const TestRequest& r) {
   if (gate_) {
     if (auto resp = gate_(r)) return *resp;
   }
+  if ((r.method == "POST" || r.method == "PATCH" || r.method == "PUT") &&
+      r.path.starts_with("/v2/")) {
+    for (const char* sep : {"/blobs/uploads/", "/manifests/"}) {
+      if (size_t p = r.path.find(sep); p != std::string::npos) {
+        return HandlePush(r, r.path.substr(4, p - 4), r.path.substr(p + 1));
+      }
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
   auto it = docs_.find(r.path);
   if (it == docs_.end()) {
     bool manifest = r.path.find("/manifests/") != std::string::npos;
@@ -107,6 +140,89 @@ TestResponse FakeRegistry::Handle(const TestRequest& r) {
   }
   resp.body = it->second.body;
   return resp;
+}
+
+std::string FakeRegistry::UploadLocation(const std::string& repo, const std::string& uuid) {
+  // A query on the Location, as docker-registry's _state: the client must append with '&'.
+  std::string loc =
+      "/v2/" + repo + "/blobs/uploads/" + uuid + "?_state=" + std::to_string(uploads_[uuid].size());
+  return absolute_locations_ ? server_->url() + loc : loc;
+}
+
+// Pushes: rest is "blobs/uploads/[<uuid>]" or "manifests/<reference>"; called under no lock.
+TestResponse FakeRegistry::HandlePush(const TestRequest& r, const std::string& repo,
+                                      const std::string& rest) {
+  auto answer = [](int status, std::string body = "") {
+    TestResponse resp;
+    resp.status = status;
+    resp.body = std::move(body);
+    if (status >= 400) resp.headers.emplace_back("Content-Type", "application/json");
+    return resp;
+  };
+  auto created = [&](const std::string& path, const Digest& d) {
+    TestResponse resp = answer(201);
+    resp.headers.emplace_back("Location", path);
+    if (digest_header_) resp.headers.emplace_back("Docker-Content-Digest", d.str());
+    return resp;
+  };
+  std::lock_guard<std::mutex> l(mu_);
+  if (rest.starts_with("manifests/")) {
+    if (r.method != "PUT") return answer(405);
+    Digest d = Digest::FromBytes(r.body);
+    Doc doc{r.Header("content-type"), r.body};
+    docs_["/v2/" + repo + "/manifests/" + d.str()] = doc;
+    docs_[r.path] = doc;
+    return created("/v2/" + repo + "/manifests/" + d.str(), d);
+  }
+  const std::string uuid = rest.substr(std::string("blobs/uploads/").size());
+  if (r.method == "POST") {
+    if (!uuid.empty()) return answer(405);
+    if (auto m = r.query.find("mount"); mounts_ && m != r.query.end()) {
+      auto from = r.query.find("from");
+      auto src = from == r.query.end() ? docs_.end()
+                                       : docs_.find("/v2/" + from->second + "/blobs/" + m->second);
+      if (src != docs_.end()) {
+        std::string path = "/v2/" + repo + "/blobs/" + m->second;
+        docs_[path] = src->second;
+        return created(path, Digest::FromBytes(src->second.body));
+      }
+    }
+    std::string id = "u" + std::to_string(next_upload_++);
+    uploads_[id] = "";
+    TestResponse resp = answer(202);
+    resp.headers.emplace_back("Location", UploadLocation(repo, id));
+    resp.headers.emplace_back("Docker-Upload-UUID", id);
+    resp.headers.emplace_back("Range", "0-0");
+    return resp;
+  }
+  auto up = uploads_.find(uuid);
+  if (up == uploads_.end()) {
+    return answer(404, ErrorBody("BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry"));
+  }
+  if (std::string range = r.Header("content-range"); !range.empty()) {
+    if (std::strtoull(range.c_str(), nullptr, 10) != up->second.size()) {
+      return answer(416, ErrorBody("BLOB_UPLOAD_INVALID", "bad Content-Range " + range));
+    }
+  }
+  up->second += r.body;
+  if (r.method == "PATCH") {
+    TestResponse resp = answer(202);
+    resp.headers.emplace_back("Location", UploadLocation(repo, uuid));
+    resp.headers.emplace_back("Range", "0-" + std::to_string(up->second.size() - 1));
+    return resp;
+  }
+  if (r.method != "PUT") return answer(405);
+  Digest d = Digest::FromBytes(up->second);
+  auto want = r.query.find("digest");
+  if (want == r.query.end() || want->second != d.str()) {
+    uploads_.erase(up);
+    return answer(400,
+                  ErrorBody("DIGEST_INVALID", "provided digest did not match uploaded content"));
+  }
+  std::string path = "/v2/" + repo + "/blobs/" + d.str();
+  docs_[path] = {"application/octet-stream", std::move(up->second)};
+  uploads_.erase(up);
+  return created(path, d);
 }
 
 }  // namespace kiln::registry::testing

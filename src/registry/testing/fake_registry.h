@@ -1,16 +1,21 @@
 #pragma once
 // An in-memory OCI distribution registry for tests, served by TestHttpServer: manifests by tag
 // and digest, blobs by digest, with Docker-Content-Digest headers and registry error bodies.
+// It takes pushes too: blob uploads (POST, PATCH chunks with Content-Range, PUT ?digest=, the
+// digest checked), cross-repository mounts (POST ?mount=&from=) and manifest PUTs; every
+// request is recorded by the server (server().requests()).
 // A `gate` hook sees every request first and may answer it instead (auth, injected failures,
-// redirects). Thread-safe once set up (set up before the first request).
+// redirects). Thread-safe; set options and the gate up before the first request.
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "registry/platform.h"
 #include "registry/testing/http_server.h"
 #include "util/digest.h"
 
@@ -45,6 +50,13 @@ class FakeRegistry {
   void AddBlob(const std::string& repo, const std::string& body);
   void SetGate(Gate g) { gate_ = std::move(g); }
   void set_digest_header(bool on) { digest_header_ = on; }
+  // Upload Locations as absolute URLs ("http://127.0.0.1:port/v2/..."); relative by default.
+  void set_absolute_locations(bool on) { absolute_locations_ = on; }
+  // Whether POST ?mount= mounts a blob the source repository has (else: a new upload, 202).
+  void set_mounts(bool on) { mounts_ = on; }
+
+  // The stored body at a request path ("/v2/app/blobs/sha256:...", "/v2/app/manifests/v1").
+  std::optional<std::string> Stored(const std::string& path) const;
 
   TestHttpServer& server() { return *server_; }
   std::string host() const { return server_->host(); }
@@ -56,13 +68,27 @@ class FakeRegistry {
     std::string type;
     std::string body;
   };
-  std::map<std::string, Doc> docs_;  // by request path
+  TestResponse HandlePush(const TestRequest& r, const std::string& repo, const std::string& rest);
+  std::string UploadLocation(const std::string& repo, const std::string& uuid);
+
+  mutable std::mutex mu_;
+  std::map<std::string, Doc> docs_;             // by request path; guarded by mu_
+  std::map<std::string, std::string> uploads_;  // upload uuid -> bytes so far; guarded by mu_
+  int next_upload_ = 0;                         // guarded by mu_
   Gate gate_;
   bool digest_header_ = true;
+  bool absolute_locations_ = false;
+  bool mounts_ = true;
   std::unique_ptr<TestHttpServer> server_;  // last: stops before the maps go away
 };
 
 // A registry error body: {"errors":[{"code":code,"message":message}]}.
 std::string ErrorBody(const std::string& code, const std::string& message);
+
+// A response with this status and body (for handlers that stand in for the registry).
+TestResponse Answer(int code, std::string body = "");
+
+// linux/<arch>.
+Platform LinuxPlatform(const std::string& arch);
 
 }  // namespace kiln::registry::testing
