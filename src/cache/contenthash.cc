@@ -91,8 +91,12 @@ class Hasher {
     Sha256 h;
     KILN_RETURN_IF_ERROR(HashHeader(h, path, st));
     if (S_ISREG(st.st_mode)) {
-      KILN_ASSIGN_OR_RETURN(Digest content, Content(path));
-      AddPart(h, content.str());
+      std::optional<Digest> known;
+      if (opts_.known_content) known = opts_.known_content(rel);
+      if (!known) {
+        KILN_ASSIGN_OR_RETURN(known, Content(path));
+      }
+      AddPart(h, known->str());
     } else if (S_ISDIR(st.st_mode)) {
       KILN_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(path));
       size_t included = 0;

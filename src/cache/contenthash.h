@@ -43,6 +43,10 @@ struct ChecksumOptions {
   // Names the filter in ChecksumCache keys (e.g. the joined patterns). A filter without a key is
   // computed every time.
   std::string filter_key;
+  // The sha256 of a regular file's content when the caller knows it (it wrote the file and
+  // hashed the bytes on the way), by path relative to the checksummed path; nullopt: read the
+  // file. Only for trees nothing else writes to.
+  std::function<std::optional<Digest>(const std::string& rel_path)> known_content;
 };
 
 // Checksum of `path` (absolute or relative; cleaned, never climbing above root) inside the

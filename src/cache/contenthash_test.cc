@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "util/fs_copy.h"
 
@@ -304,6 +306,35 @@ TEST(ChecksumCacheTest, ConcurrentLookupsAgree) {
   for (auto& th : threads) th.join();
   for (const Digest& d : got) EXPECT_EQ(d, want);
   EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(ContentHash, KnownContentDigestsStandInForReading) {
+  char tmpl[] = "/tmp/kiln-known-XXXXXX";
+  std::string root = mkdtemp(tmpl);
+  std::ofstream(root + "/a") << "alpha";
+  std::ofstream(root + "/b") << "beta";
+  auto plain = Checksum(Context::Background(), root, "/", {});
+  ASSERT_TRUE(plain.ok());
+  std::vector<std::string> asked;
+  ChecksumOptions right;
+  right.known_content = [&asked](const std::string& rel) -> std::optional<Digest> {
+    asked.push_back(rel);
+    if (rel == "a") return Digest::FromBytes("alpha");
+    return std::nullopt;  // b is read
+  };
+  auto same = Checksum(Context::Background(), root, "/", right);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, *plain);
+  EXPECT_EQ(asked, (std::vector<std::string>{"a", "b"}));
+  // What the caller says is what is hashed (it must only say what it wrote).
+  ChecksumOptions wrong;
+  wrong.known_content = [](const std::string& rel) -> std::optional<Digest> {
+    return rel == "a" ? std::optional<Digest>(Digest::FromBytes("not alpha")) : std::nullopt;
+  };
+  auto other = Checksum(Context::Background(), root, "/", wrong);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(*other, *plain);
+  RemoveAll(root).IgnoreError();
 }
 
 }  // namespace

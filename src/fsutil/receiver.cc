@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -55,7 +56,8 @@ Status WriteAll(int fd, std::string_view data) {
 class Receiver {
   struct PendingFile {
     Stat stat;
-    UniqueFd fd;  // open from the first DATA packet to the last
+    UniqueFd fd;                   // open from the first DATA packet to the last
+    std::unique_ptr<Sha256> hash;  // of the bytes written, when on_file_content wants it
   };
   struct DirEntry {
     Stat stat;
@@ -192,7 +194,7 @@ class Receiver {
       KILN_RETURN_IF_ERROR(dest_->Mknod(path, PosixMode(mode), dev));
       return ApplyMetadata(stat, /*chmod=*/true);
     }
-    pending_.emplace(id, PendingFile{stat, UniqueFd()});
+    pending_.emplace(id, PendingFile{stat, UniqueFd(), nullptr});
     Packet req;
     req.set_type(Packet::PACKET_REQ);
     req.set_id(id);
@@ -269,9 +271,11 @@ class Receiver {
       }
       KILN_ASSIGN_OR_RETURN(f.fd, dest_->CreateFile(path));
       open_files_++;
+      if (opts_.on_file_content) f.hash = std::make_unique<Sha256>();
     }
     if (!p.data().empty()) {
       KILN_RETURN_IF_ERROR(WriteAll(f.fd.get(), p.data()).Annotate(path));
+      if (f.hash) f.hash->Update(p.data());
       stats_.bytes_received += static_cast<int64_t>(p.data().size());
       return Status::Ok();
     }
@@ -294,6 +298,7 @@ class Receiver {
     timespec ts[2] = {ToTimespec(st.modtime()), ToTimespec(st.modtime())};
     if (futimens(fd, ts) != 0) return ErrnoStatus(errno, "set times of " + path);
     if (close(f.fd.Release()) != 0) return ErrnoStatus(errno, "close " + path);
+    if (f.hash) opts_.on_file_content(path, f.hash->Final());
     return Status::Ok();
   }
 

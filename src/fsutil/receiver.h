@@ -24,6 +24,7 @@
 
 #include "fsutil/packet_stream.h"
 #include "util/context.h"
+#include "util/digest.h"
 #include "util/status.h"
 
 namespace kiln::fsutil {
@@ -42,6 +43,10 @@ struct ReceiveOptions {
   // entry is compared as usual, so changed, added and removed xattrs are all still transferred.
   // Unset: the xattrs of every existing entry are read and compared.
   std::optional<std::unordered_set<std::string>> dest_xattr_paths;
+  // Called for each regular file whose content this Receive wrote, once it is complete, with its
+  // path (as the sender lists it) and the sha256 of the bytes written, hashed as they arrived;
+  // callers use it instead of reading the files again for content checksums.
+  std::function<void(const std::string& path, const Digest& content)> on_file_content;
 };
 
 // More paths with xattrs than this and ReceiveStats::xattr_paths is not kept.

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -189,6 +190,35 @@ TEST_P(TransferTest, ResyncRequestsOnlyTheChangedFile) {
   r = Sync(t.Sub("src"), t.Sub("dest"));
   ASSERT_TRUE(r.receive.ok());
   EXPECT_EQ(r.receive_stats.files_requested, 0);
+}
+
+TEST_P(TransferTest, WrittenFilesAreReportedWithTheirContentDigest) {
+  TempDir t;
+  bool has_xattr = false;
+  BuildTree(t, &has_xattr);
+  std::map<std::string, Digest> seen;
+  ReceiveOptions recv;
+  recv.on_file_content = [&seen](const std::string& path, const Digest& d) {
+    EXPECT_TRUE(seen.emplace(path, d).second) << path;
+  };
+  Transfer r = Sync(t.Sub("src"), t.Sub("dest"), {}, recv);
+  ASSERT_TRUE(r.receive.ok()) << r.receive.ToString();
+  // Every regular file whose content was sent, hashed as written (hardlinks are links).
+  EXPECT_EQ(static_cast<int64_t>(seen.size()), r.receive_stats.files_requested);
+  for (const char* p : {"empty", "small", "chunk", "chunk_plus_one", "big", "setuid",
+                        "dir/nested/leaf", "readonly/inside"}) {
+    ASSERT_TRUE(seen.count(p)) << p;
+    EXPECT_EQ(seen[p], Digest::FromBytes(ReadFile(t.Sub(std::string("dest/") + p)))) << p;
+  }
+  // A resync writes (and reports) only the changed file.
+  seen.clear();
+  WriteFile(t.Sub("src/small"), "other\n");
+  SetMtime(t.Sub("src/small"), 1700000000, 2);
+  r = Sync(t.Sub("src"), t.Sub("dest"), {}, recv);
+  ASSERT_TRUE(r.receive.ok());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen.begin()->first, "small");
+  EXPECT_EQ(seen.begin()->second, Digest::FromBytes("other\n"));
 }
 
 TEST_P(TransferTest, MetadataOnlyChangeIsDetected) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "cache/contenthash.h"
 #include "session/filesync.h"
@@ -19,15 +20,19 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
+// Content digests kept from one sync's receive (about 100 bytes each).
+constexpr size_t kMaxKnownDigests = 1 << 18;
 
 Result<std::vector<std::string>> JsonList(const pb::SourceOp& op, const std::string& key) {
   auto it = op.attrs().find(key);
   if (it == op.attrs().end() || it->second.empty()) return std::vector<std::string>{};
   auto j = nlohmann::json::parse(it->second, nullptr, false);
-  if (!j.is_array()) return InvalidArgument("local source attr " + key + " is not a JSON array of strings");
+  if (!j.is_array())
+    return InvalidArgument("local source attr " + key + " is not a JSON array of strings");
   std::vector<std::string> out;
   for (const auto& e : j) {
-    if (!e.is_string()) return InvalidArgument("local source attr " + key + " is not a JSON array of strings");
+    if (!e.is_string())
+      return InvalidArgument("local source attr " + key + " is not a JSON array of strings");
     out.push_back(e.get<std::string>());
   }
   return out;
@@ -106,8 +111,8 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
                                       solver::VertexProgress* progress) {
   // Find the session: the one named by the op, else the first of the job's that attached.
   std::shared_ptr<session::Session> sess;
-  std::vector<std::string> candidates = id.session_id.empty() ? job_sessions
-                                                               : std::vector<std::string>{id.session_id};
+  std::vector<std::string> candidates =
+      id.session_id.empty() ? job_sessions : std::vector<std::string>{id.session_id};
   Status last = NotFound("no session to read local \"" + id.name + "\" from");
   for (const auto& sid : candidates) {
     auto s = sessions_->Get(ctx, sid);
@@ -121,8 +126,12 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
 
   // One sync directory per name + shared key, reused across builds. The filter settings are
   // part of the key too: a different selection must not delete another build's files.
-  nlohmann::json keyj = {id.name, id.shared_key_hint, sess->shared_key(), id.include_patterns,
-                         id.exclude_patterns, id.follow_paths};
+  nlohmann::json keyj = {id.name,
+                         id.shared_key_hint,
+                         sess->shared_key(),
+                         id.include_patterns,
+                         id.exclude_patterns,
+                         id.follow_paths};
   std::string key = Digest::FromBytes(keyj.dump()).str().substr(7, 32);
   auto sd = DirFor(key);
   std::lock_guard<std::mutex> l(sd->mu);
@@ -157,6 +166,12 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
   if (sd->xattr_paths.has_value()) {
     ro.dest_xattr_paths.emplace(sd->xattr_paths->begin(), sd->xattr_paths->end());
   }
+  // Content digests of the files this sync writes (the receiver's thread adds them), so the
+  // checksum below need not read them again; past kMaxKnownDigests the rest are read.
+  std::unordered_map<std::string, Digest> written;
+  ro.on_file_content = [&written](const std::string& path, const Digest& d) {
+    if (written.size() < kMaxKnownDigests) written.emplace(path, d);
+  };
   fsutil::ReceiveStats stats;
   // A failed or cancelled sync leaves the dir half-updated: forget its digest so the next one
   // recomputes it, and what it knew about xattrs so the next one reads them all.
@@ -178,7 +193,14 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
   if (unchanged) {
     KILN_ASSIGN_OR_RETURN(res.content, Digest::Parse(prev_digest));
   } else {
-    KILN_ASSIGN_OR_RETURN(res.content, cache::Checksum(ctx, fs, "/", cache::ChecksumOptions{}));
+    // Files written by this sync were hashed as they arrived; only the others are read.
+    cache::ChecksumOptions co;
+    co.known_content = [&written](const std::string& rel) -> std::optional<Digest> {
+      auto it = written.find(rel);
+      if (it == written.end()) return std::nullopt;
+      return it->second;
+    };
+    KILN_ASSIGN_OR_RETURN(res.content, cache::Checksum(ctx, fs, "/", co));
   }
   sd->last_digest = res.content.str();
 
