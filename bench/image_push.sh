@@ -3,7 +3,8 @@
 # text files) built by kilnd from a local context (FROM scratch, COPY), exported once as an OCI
 # tarball (which makes the gzip layer blob), then pushed to Debian's docker-registry on
 # 127.0.0.1 by kiln's image exporter (push=true, the blob reused from the export) beside
-# `skopeo copy` of the same OCI tarball, each to a fresh repository so every blob is uploaded.
+# `skopeo copy` of the same OCI tarball, each round on a fresh registry so every blob is
+# uploaded (skopeo's blob info cache would mount blobs it pushed to the same registry before).
 # Prints times and kiln's ratio against skopeo; no pass/fail.
 # Usage: bench/image_push.sh [build-dir] [rounds]   (default build/release, 1)
 # BENCH_TMPDIR picks the work directory (default /var/tmp); BENCH_MB the layer size (1024).
@@ -23,7 +24,9 @@ work=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/kiln-pushbench-XXXXXX")
 kilnd_pid=
 cleanup() {
   [[ -n $kilnd_pid ]] && kill "$kilnd_pid" 2>/dev/null && wait "$kilnd_pid" 2>/dev/null || true
-  python3 tests/fixtures/registry.py stop --dir "$work/registry" >/dev/null 2>&1 || true
+  for d in "$work"/registry*; do
+    python3 tests/fixtures/registry.py stop --dir "$d" >/dev/null 2>&1 || true
+  done
   awk -v r="$work/root/" 'index($2, r) == 1 {print $2}' /proc/self/mounts | sort -r |
     xargs -r umount -l 2>/dev/null || true
   [[ -n ${KEEP:-} ]] || rm -rf "$work"
@@ -53,9 +56,6 @@ print(f"layer tree: {files} files, {written / 1e6:.0f} MB")
 PY
 printf 'FROM scratch\nCOPY data /data\n' > "$ctx/Dockerfile"
 
-mkdir -p "$work/registry"
-state=$(python3 tests/fixtures/registry.py start --dir "$work/registry" --mode plain)
-host=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["host"])' "$state")
 addr=unix://$work/kilnd.sock
 "$bin/kilnd" --root "$work/root" --addr "$addr" >"$work/kilnd.log" 2>&1 &
 kilnd_pid=$!
@@ -76,11 +76,16 @@ echo "build + export to an OCI tarball (context transfer, layer diff, gzip): $(s
 ls -l "$work/img.tar" | awk '{printf "tarball: %.0f MB\n", $5 / 1e6}'
 
 for r in $(seq "$rounds"); do
+  mkdir -p "$work/registry$r"
+  state=$(python3 tests/fixtures/registry.py start --dir "$work/registry$r" --mode plain)
+  host=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["host"])' "$state")
   t0=$(now)
   build "type=image,name=$host/kiln/push$r:latest,push=true"
   t1=$(now)
-  skopeo copy -q --dest-tls-verify=false "oci-archive:$work/img.tar" "docker://$host/skopeo/push$r:latest"
+  skopeo copy -q --dest-tls-verify=false "oci-archive:$work/img.tar" \
+    "docker://$host/skopeo/push$r:latest"
   t2=$(now)
+  python3 tests/fixtures/registry.py stop --dir "$work/registry$r" >/dev/null
   kiln=$(sub "$t0" "$t1")
   peer=$(sub "$t1" "$t2")
   printf 'round %d: kiln push (cached build + push) %s s, skopeo copy %s s, ratio kiln/skopeo %s\n' \
