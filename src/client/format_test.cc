@@ -51,7 +51,7 @@ TEST(GoFormatTest, Durations) {
 
 TEST(GoFormatTest, QuoteAndTimes) {
   EXPECT_EQ(GoQuote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
-  EXPECT_EQ(Rfc3339Nano(1700000000LL * 1000000000 + 500000000), "2023-11-14T22:13:20.5Z");
+  EXPECT_EQ(FormatRFC3339Nano(1700000000LL * 1000000000 + 500000000), "2023-11-14T22:13:20.5Z");
   EXPECT_EQ(GoTimeString(1700000000LL * 1000000000), "2023-11-14 22:13:20 +0000 UTC");
 }
 

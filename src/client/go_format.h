@@ -8,7 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "util/go_duration.h"
 #include "util/go_quote.h"
+#include "util/rfc3339.h"
 
 namespace kiln::client {
 
@@ -22,15 +24,8 @@ std::string HumanDuration(int64_t nanos);
 
 using kiln::GoQuote;
 
-// time.Time in RFC 3339 with nanoseconds, trailing zeros trimmed, in UTC: what Go's JSON
-// encoder writes ("2024-05-01T10:00:00.5Z").
-std::string Rfc3339Nano(int64_t unix_nanos);
-
 // time.Time's String() in UTC: "2024-05-01 10:00:00.5 +0000 UTC".
 std::string GoTimeString(int64_t unix_nanos);
-
-// time.Duration's String(): "1h2m3s", "1.5s", "300ms", "0s".
-std::string GoDurationString(int64_t nanos);
 
 // time.ParseDuration: "24h", "1h30m", "1.5s", "300ms", "-2m". nullopt on bad input.
 std::optional<int64_t> ParseGoDuration(std::string_view s);

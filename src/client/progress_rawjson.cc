@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "util/base64.h"
 #include "client/go_format.h"
+#include "util/base64.h"
 
 namespace kiln::client::progress {
 
@@ -12,7 +12,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 std::string Time(const google::protobuf::Timestamp& ts) {
-  return Rfc3339Nano(ts.seconds() * 1000000000 + ts.nanos());
+  return FormatRFC3339Nano(ts.seconds() * 1000000000 + ts.nanos());
 }
 
 Json VertexJson(const moby::buildkit::v1::Vertex& v) {

@@ -221,6 +221,67 @@ TEST_F(ImageExportTest, SourceDateEpochGivesTheSameManifestInSeparateRoots) {
   EXPECT_NE(listing.out.find("2023-11-14 22:13:20 built.txt"), std::string::npos) << listing.out;
 }
 
+TEST_F(ImageExportTest, ImageConfigAndHistoryFromTheDockerfile) {
+  WriteFile(ctx_ + "/Dockerfile", "FROM " + registry_->host() +
+                                      "/busybox:latest\n"
+                                      "ENV A=1 B=\"two words\"\n"
+                                      "LABEL org.example.k=v\n"
+                                      "WORKDIR /srv\n"
+                                      "COPY hello.txt .\n"
+                                      "RUN echo x > x.txt\n"
+                                      "EXPOSE 80 53/udp\n"
+                                      "VOLUME /data\n"
+                                      "USER 1000:1000\n"
+                                      "STOPSIGNAL SIGTERM\n"
+                                      "HEALTHCHECK --interval=5s CMD true\n"
+                                      "SHELL [\"/bin/sh\", \"-ec\"]\n"
+                                      "ONBUILD RUN echo child\n"
+                                      "ENTRYPOINT [\"/bin/sh\"]\n"
+                                      "CMD [\"-c\", \"cat hello.txt\"]\n");
+  auto r =
+      Build(daemon_, "type=oci,dest=" + out_ + "/cfg.tar", {"--metadata-file", out_ + "/md.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string layout = out_ + "/cfg";
+  std::filesystem::create_directories(layout);
+  ASSERT_EQ(itest::Run({"tar", "-xf", out_ + "/cfg.tar", "-C", layout}).exit_code, 0);
+  json md = ReadJson(out_ + "/md.json");
+  json config = ReadJson(layout + "/blobs/sha256/" +
+                         md["containerimage.config.digest"].get<std::string>().substr(7));
+  const json& c = config["config"];
+  EXPECT_EQ(c["Env"], json({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                            "A=1", "B=two words"}));
+  EXPECT_EQ(c["Labels"]["org.example.k"], "v");
+  EXPECT_EQ(c["WorkingDir"], "/srv");
+  EXPECT_EQ(c["ExposedPorts"], json({{"53/udp", json::object()}, {"80/tcp", json::object()}}));
+  EXPECT_EQ(c["Volumes"], json({{"/data", json::object()}}));
+  EXPECT_EQ(c["User"], "1000:1000");
+  EXPECT_EQ(c["StopSignal"], "SIGTERM");
+  EXPECT_EQ(c["Healthcheck"]["Test"], json({"CMD-SHELL", "true"}));
+  EXPECT_EQ(c["Healthcheck"]["Interval"], 5000000000LL);
+  EXPECT_EQ(c["Shell"], json({"/bin/sh", "-ec"}));
+  EXPECT_EQ(c["OnBuild"], json({"RUN echo child"}));
+  EXPECT_EQ(c["Entrypoint"], json({"/bin/sh"}));
+  EXPECT_EQ(c["Cmd"], json({"-c", "cat hello.txt"}));
+
+  // One history entry with a layer per layer, in order, after the base image's.
+  json manifest = ReadJson(layout + "/blobs/sha256/" +
+                           md["containerimage.digest"].get<std::string>().substr(7));
+  std::vector<std::string> with_layer;
+  for (const auto& h : config["history"]) {
+    EXPECT_TRUE(h.contains("created")) << h.dump();
+    if (!h.value("empty_layer", false)) with_layer.push_back(h.value("created_by", ""));
+  }
+  ASSERT_EQ(with_layer.size(), manifest["layers"].size()) << config["history"].dump(1);
+  ASSERT_EQ(config["rootfs"]["diff_ids"].size(), manifest["layers"].size());
+  size_t n = with_layer.size();
+  ASSERT_GE(n, 3u);
+  EXPECT_EQ(with_layer[n - 3], "WORKDIR /srv");
+  EXPECT_EQ(with_layer[n - 2].rfind("COPY hello.txt . # buildkit", 0), 0u) << with_layer[n - 2];
+  EXPECT_EQ(with_layer[n - 1].rfind("RUN /bin/sh -c echo x > x.txt", 0), 0u) << with_layer[n - 1];
+  EXPECT_EQ(config["history"].back()["created_by"], "CMD [\"-c\" \"cat hello.txt\"]");
+  EXPECT_EQ(config["history"].back()["comment"], "buildkit.dockerfile.v0");
+}
+
 TEST_F(ImageExportTest, BadExporterAttributesAreClearErrors) {
   auto r = Build(daemon_, "type=image,name=x,push=maybe");
   EXPECT_NE(r.exit_code, 0);

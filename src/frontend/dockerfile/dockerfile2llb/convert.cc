@@ -13,6 +13,8 @@
 #include "frontend/dockerfile/shell/lex.h"
 #include "llb/builder.h"
 #include "llb/exec_builder.h"
+#include "util/go_duration.h"
+#include "util/go_quote.h"
 
 namespace kiln::dockerfile {
 namespace {
@@ -24,6 +26,31 @@ namespace {
   auto tmp = (expr);                              \
   if (!tmp.ok()) return At(node, tmp.status());   \
   lhs = std::move(tmp).value()
+
+// History texts as BuildKit formats them with Go's fmt: %v of a []string is "[a b]", %q is
+// "[\"a\" \"b\"]".
+std::string GoList(const std::vector<std::string>& v) {
+  return "[" + fmt::format("{}", fmt::join(v, " ")) + "]";
+}
+std::string GoQuotedList(const std::vector<std::string>& v) {
+  std::vector<std::string> q;
+  for (const auto& s : v) q.push_back(GoQuote(s));
+  return GoList(q);
+}
+// %+v of the healthcheck config: "{Test:[CMD-SHELL true] Interval:5s Timeout:0s ...}".
+std::string HealthcheckString(const nlohmann::json& hc) {
+  std::vector<std::string> test;
+  if (hc.contains("Test") && hc["Test"].is_array()) {
+    for (const auto& t : hc["Test"]) test.push_back(t.is_string() ? t.get<std::string>() : "");
+  }
+  auto ns = [&](const char* k) -> int64_t {
+    return hc.contains(k) && hc[k].is_number_integer() ? hc[k].get<int64_t>() : 0;
+  };
+  return fmt::format(
+      "{{Test:{} Interval:{} Timeout:{} StartPeriod:{} StartInterval:{} Retries:{}}}", GoList(test),
+      GoDurationString(ns("Interval")), GoDurationString(ns("Timeout")),
+      GoDurationString(ns("StartPeriod")), GoDurationString(ns("StartInterval")), ns("Retries"));
+}
 
 // The only platform kiln builds for so far.
 const std::map<std::string, std::string>& PlatformArgs() {
@@ -356,7 +383,7 @@ class Converter {
       } else {
         s.image.SetEntrypoint(args);
       }
-      s.image.AddHistory(Upper(v) + " " + nlohmann::json(args).dump(), true);
+      s.image.AddHistory(Upper(v) + " " + GoQuotedList(args), true);
       return Status::Ok();
     }
     if (v == "user") {
@@ -367,21 +394,25 @@ class Converter {
       return Status::Ok();
     }
     if (v == "expose") {
+      std::vector<std::string> ports;
       for (const auto& w : n.next) {
         KILN_ASSIGN_OR_RETURN(std::string p, Expand(w, env));
         if (p.find('/') == std::string::npos) p += "/tcp";
         s.image.AddExposedPort(p);
+        ports.push_back(p);
       }
-      s.image.AddHistory("EXPOSE " + fmt::format("{}", fmt::join(n.next, " ")), true);
+      s.image.AddHistory("EXPOSE " + GoList(ports), true);
       return Status::Ok();
     }
     if (v == "volume") {
+      std::vector<std::string> volumes;
       for (const auto& w : n.next) {
         KILN_ASSIGN_OR_RETURN(std::string p, Expand(w, env));
         if (p.empty()) return InvalidArgument("VOLUME specified can not be an empty string");
         s.image.AddVolume(p);
+        volumes.push_back(p);
       }
-      s.image.AddHistory("VOLUME " + nlohmann::json(n.next).dump(), true);
+      s.image.AddHistory("VOLUME " + GoList(volumes), true);
       return Status::Ok();
     }
     if (v == "stopsignal") {
@@ -394,7 +425,7 @@ class Converter {
     if (v == "shell") {
       if (!n.json) return InvalidArgument("SHELL requires the arguments to be in JSON form");
       s.image.SetShell(n.next);
-      s.image.AddHistory("SHELL " + nlohmann::json(n.next).dump(), true);
+      s.image.AddHistory("SHELL " + GoList(n.next), true);
       return Status::Ok();
     }
     if (v == "maintainer") {
@@ -406,8 +437,7 @@ class Converter {
       std::string trigger = n.original;
       size_t sp = trigger.find_first_of(" \t");
       trigger = sp == std::string::npos ? "" : trigger.substr(trigger.find_first_not_of(" \t", sp));
-      s.image.AddOnBuild(trigger);
-      s.image.AddHistory("ONBUILD " + trigger, true);
+      s.image.AddOnBuild(trigger);  // no history entry, as BuildKit
       return Status::Ok();
     }
     if (v == "healthcheck") return Healthcheck(s, n);
@@ -460,7 +490,7 @@ class Converter {
       return InvalidArgument("Unknown type \"" + type + "\" in HEALTHCHECK (try CMD)");
     }
     s.image.SetHealthcheck(hc);
-    s.image.AddHistory("HEALTHCHECK " + hc["Test"].dump(), true);
+    s.image.AddHistory("HEALTHCHECK " + HealthcheckString(hc), true);
     return Status::Ok();
   }
 
@@ -469,7 +499,8 @@ class Converter {
     KILN_ASSIGN_OR_RETURN(std::string dir, Expand(n.next[0], StageEnv(s)));
     std::string wd = JoinWorkdir(s.image.WorkingDir(), dir, false);
     s.image.SetWorkingDir(wd);
-    s.image.AddHistory("WORKDIR " + wd, true);
+    // The mkdir below is a layer of its own (BuildKit's withLayer).
+    s.image.AddHistory("WORKDIR " + wd, wd == "/");
     if (wd != "/") {
       llb::FileOpBuilder fb(s.state);
       fb.Mkdir(wd, 0755, true);

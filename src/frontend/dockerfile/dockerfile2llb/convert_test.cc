@@ -53,6 +53,31 @@ ConvertOptions Opts() {
   return o;
 }
 
+TEST(ConvertTest, HistoryTextsAreBuildKits) {
+  auto r = Dockerfile2LLB(
+      "FROM scratch\nWORKDIR /app\nEXPOSE 80 53/udp\nVOLUME /data /cache\n"
+      "SHELL [\"/bin/sh\", \"-ec\"]\nHEALTHCHECK --interval=5s --retries=2 CMD true\n"
+      "ONBUILD RUN echo child\nENTRYPOINT [\"/bin/app\", \"a b\"]\nCMD echo hi\n",
+      Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto cfg = nlohmann::json::parse(r->image_config);
+  std::vector<std::string> got;
+  std::vector<bool> empty;
+  for (const auto& h : cfg["history"]) {
+    got.push_back(h["created_by"]);
+    empty.push_back(h.value("empty_layer", false));
+  }
+  EXPECT_EQ(
+      got,
+      (std::vector<std::string>{
+          "WORKDIR /app", "EXPOSE [80/tcp 53/udp]", "VOLUME [/data /cache]", "SHELL [/bin/sh -ec]",
+          "HEALTHCHECK {Test:[CMD-SHELL true] Interval:5s Timeout:0s StartPeriod:0s "
+          "StartInterval:0s Retries:2}",
+          "ENTRYPOINT [\"/bin/app\" \"a b\"]", "CMD [\"/bin/sh\" \"-ec\" \"echo hi\"]"}));
+  // WORKDIR's mkdir is a layer; the rest only change the config (ONBUILD writes no history).
+  EXPECT_EQ(empty, (std::vector<bool>{false, true, true, true, true, true, true}));
+}
+
 TEST(ConvertTest, ScratchCopyEnvWorkdirAndConfig) {
   ConvertOptions o = Opts();
   o.context_excludes = {"*.log"};
