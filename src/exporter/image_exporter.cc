@@ -195,6 +195,12 @@ Status ImageExporter::Push(const Context& ctx, const ExportRequest& req, const s
   auto pushed = client->Push(ctx, *ref, desc, *deps_.store, po);
   vp.Status("pushing layers", 0, 0, true);
   if (!pushed.ok()) return pushed.status().Annotate("failed to push " + name);
+  // Our layers are in this repository now: later pushes elsewhere on the registry mount them.
+  for (const auto& l : img.layers) {
+    Status s = RecordBlobSource(*deps_.cache, l, ref->Name());
+    if (!s.ok())
+      log::Warn("recording where layer {} was pushed: {}", l.blob.digest.str(), s.message());
+  }
   std::string mid = "pushing manifest for " + ref->Name() + "@" + desc.digest.str();
   vp.Status(mid, 0, 0, true);
   log::Info("pushed {}: {} blobs uploaded ({} bytes), {} already there, {} mounted", name,

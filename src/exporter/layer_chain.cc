@@ -51,6 +51,7 @@ Result<ChainLayer> FromRecord(const cache::ImmutableRef& ref, const cache::BlobR
   l.description = ref.record().description;
   l.created_at = ref.record().created_at;
   l.reused = true;
+  l.variant = b.variant;
   l.source = b.source;
   return l;
 }
@@ -101,6 +102,15 @@ std::string BlobVariant(const layer::LayerOptions& opts) {
     v += ";epoch=" + std::to_string(*opts.source_date_epoch);
   }
   return v;
+}
+
+Status RecordBlobSource(cache::Manager& cache, const ChainLayer& layer,
+                        const std::string& repository) {
+  if (layer.variant.empty() || layer.variant == cache::kPulledBlobVariant) return Status::Ok();
+  return cache.SetBlob(
+      layer.ref_id, cache::BlobRecord{layer.variant, layer.blob.media_type, layer.blob.digest.str(),
+                                      layer.blob.size, layer.blob.diff_id.str(),
+                                      layer.blob.uncompressed_size, repository});
 }
 
 std::string ConvertLayerMediaType(const std::string& media_type, bool oci) {
@@ -173,6 +183,7 @@ Result<std::vector<ChainLayer>> ExportLayerChain(const Context& ctx, cache::Mana
       ChainLayer c;
       c.blob = *made;
       c.ref_id = r.id();
+      c.variant = BlobVariant(opts);
       c.description = r.record().description;
       c.created_at = r.record().created_at;
       out[i] = std::move(c);

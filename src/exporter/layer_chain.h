@@ -27,8 +27,17 @@ struct ChainLayer {
   std::string description;  // the ref's, for history entries the frontend did not write
   int64_t created_at = 0;   // unix ns, the ref's
   bool reused = false;      // an existing blob, not made by this call
-  std::string source;       // the repository a pulled blob came from ("" for ours)
+  std::string variant;      // the blob's variant in the ref's blob records
+  // The repository the blob is known to be in: where a pulled blob came from, or where kiln
+  // last pushed it ("" for none).
+  std::string source;
 };
+
+// Remembers that the blob of `layer` is now in `repository` ("docker.io/library/app"), so a
+// later push to another repository of that registry mounts it instead of uploading. A pulled
+// blob keeps its source.
+Status RecordBlobSource(cache::Manager& cache, const ChainLayer& layer,
+                        const std::string& repository);
 
 // The variant name under which blobs made with `opts` are remembered per ref.
 std::string BlobVariant(const layer::LayerOptions& opts);

@@ -185,6 +185,14 @@ TEST_F(ImageExportTest, PushSkipsWhatTheRegistryHasAndIsUsableAsABase) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(uploads(), before);
 
+  // To another repository of the registry: every layer is mounted (the base image's from
+  // busybox, ours from where they were pushed), none uploaded.
+  std::string other = registry_->host() + "/pushed/other:1";
+  r = Build(daemon_, "type=image,name=" + other + ",push=true");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(registry_->CountRequests("POST", "/v2/pushed/other/blobs/uploads/?mount=", 201), 3);
+  EXPECT_EQ(registry_->CountRequests("PATCH", "/v2/pushed/other/blobs/uploads/"), 0);
+
   // A later build uses the pushed image as its base.
   WriteFile(ctx_ + "/Dockerfile", "FROM " + name + "\nRUN cat /hello.txt /built.txt > /both.txt\n");
   r = Build(daemon_, "type=local,dest=" + out_ + "/next");
