@@ -106,6 +106,24 @@ TEST_F(DockerfileTest, EnvWorkdirUserAndShellReachLaterSteps) {
   EXPECT_EQ(ReadFile(out_ + "/out/env"), "1|two words|/srv\n");
 }
 
+TEST_F(DockerfileTest, UnsupportedFrontendOptionsAreErrorsNotSilentDifferences) {
+  WriteFile(ctx_ + "/Dockerfile", "FROM scratch\nCOPY top.txt /\n");
+  WriteFile(ctx_ + "/top.txt", "top\n");
+  auto r = Build({"--opt", "platform=linux/amd64"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Build({"--opt", "platform=linux/arm64"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("platform=linux/arm64: kiln builds for linux/amd64 only"), std::string::npos)
+      << r.err;
+  for (const char* opt :
+       {"no-cache=", "context:base=docker-image://busybox", "add-hosts=h=1.2.3.4"}) {
+    r = Build({"--opt", opt});
+    EXPECT_NE(r.exit_code, 0) << opt;
+    EXPECT_NE(r.err.find("is not supported by kiln's Dockerfile frontend yet"), std::string::npos)
+        << opt << ": " << r.err;
+  }
+}
+
 TEST_F(DockerfileTest, ErrorsPointAtTheLine) {
   WriteFile(ctx_ + "/Dockerfile", "FROM scratch\nCOPY --form=x a b\n");
   auto r = Build({});

@@ -1,5 +1,7 @@
 #include "frontend/dockerfile/builder/build.h"
 
+#include <algorithm>
+
 #include "frontend/dockerfile/dockerfile2llb/convert.h"
 #include "frontend/dockerfile/dockerignore.h"
 #include "frontend/dockerfile/parser/directives.h"
@@ -45,11 +47,43 @@ bool IsStandardSyntax(const std::string& ref) {
   return tag == "latest" || tag.rfind("1", 0) == 0;
 }
 
+// BuildKit's frontend options this frontend does not implement yet: an error naming them rather
+// than a build that silently differs. Empty values are what some clients send by default.
+Status CheckUnsupportedOptions(const std::map<std::string, std::string>& opts) {
+  for (const auto& [k, v] : opts) {
+    bool unsupported = false;
+    if (k.rfind("context:", 0) == 0) unsupported = true;
+    if (k == "no-cache") unsupported = true;  // empty means every stage
+    if ((k == "add-hosts" || k == "shm-size" || k == "ulimit" || k == "force-network-mode") &&
+        !v.empty()) {
+      unsupported = true;
+    }
+    if (k == "platform" && !v.empty()) {
+      size_t start = 0;
+      while (start <= v.size()) {
+        size_t end = std::min(v.find(',', start), v.size());
+        std::string p = v.substr(start, end - start);
+        if (p != "linux/amd64" && p != "linux/x86_64" && p != "linux/amd64/v1") {
+          return Unimplemented("frontend option platform=" + v +
+                               ": kiln builds for linux/amd64 only so far");
+        }
+        start = end + 1;
+      }
+    }
+    if (unsupported) {
+      return Unimplemented("frontend option " + k + (v.empty() ? "" : "=" + v) +
+                           " is not supported by kiln's Dockerfile frontend yet");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<frontend::SolveResult> DockerfileFrontend::Solve(
     const Context& ctx, frontend::FrontendLLBBridge& bridge,
     const std::map<std::string, std::string>& opts) {
+  KILN_RETURN_IF_ERROR(CheckUnsupportedOptions(opts));
   std::string filename = Opt(opts, "filename", "Dockerfile");
   std::string df_local = Opt(opts, "contextkey", "dockerfile");
   std::string ctx_local = "context";

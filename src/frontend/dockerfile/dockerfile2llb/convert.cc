@@ -701,6 +701,11 @@ class Converter {
     if (add) strings = {"chown", "chmod", "exclude", "checksum"};
     KILN_ASSIGN_OR_RETURN(Flags f,
                           Flags::Parse(n.flags, strings, {"link", "parents", "keep-git-dir"}));
+    if (f.Bool("parents")) {
+      // Keeping the sources' parent directories changes where files land: not a silent no-op.
+      return Unimplemented((add ? std::string("ADD") : std::string("COPY")) +
+                           " --parents is not supported by kiln yet");
+    }
     std::vector<std::string> env = StageEnv(s);
     std::vector<std::string> words;
     for (const auto& w : n.next) {

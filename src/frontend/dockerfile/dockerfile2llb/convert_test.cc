@@ -53,6 +53,13 @@ ConvertOptions Opts() {
   return o;
 }
 
+TEST(ConvertTest, CopyParentsIsAnErrorNotASilentDifference) {
+  auto r = Dockerfile2LLB("FROM scratch\nCOPY --parents a/b.txt /out/\n", Opts());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("COPY --parents is not supported"), std::string::npos)
+      << r.status().message();
+}
+
 TEST(ConvertTest, HistoryTextsAreBuildKits) {
   auto r = Dockerfile2LLB(
       "FROM scratch\nWORKDIR /app\nEXPOSE 80 53/udp\nVOLUME /data /cache\n"
