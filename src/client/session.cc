@@ -210,6 +210,10 @@ Status Session::Close() {
   in_thread_.join();
   grpc::Status fin = stream_->Finish();
   ctx_.Cancel(Cancelled("session closed"));
+  // Nothing reaches the daemon any more: close the pipe both ways, so a service still writing
+  // (a file sync cut off mid-transfer, blocked on flow control that can no longer move) fails
+  // at once instead of holding the server's shutdown forever.
+  shutdown(pump_fd_, SHUT_RDWR);
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server_->Wait();
 

@@ -290,10 +290,18 @@ class Receiver {
     const Stat& st = f.stat;
     const int fd = f.fd.get();
     const std::string& path = st.path();
-    if (opts_.chown && fchown(fd, st.uid(), st.gid()) != 0) {
-      return ErrnoStatus(errno, "chown " + path);
+    // A file just created mostly has the wanted owner and mode already (our uid/gid, the mode
+    // it was created with less the umask): changing them anyway dirties the inode for nothing.
+    struct stat cur {};
+    bool known = fstat(fd, &cur) == 0;
+    if (opts_.chown && (!known || cur.st_uid != st.uid() || cur.st_gid != st.gid())) {
+      if (fchown(fd, st.uid(), st.gid()) != 0) return ErrnoStatus(errno, "chown " + path);
+      known = false;  // chown may clear setuid/setgid bits
     }
-    if (fchmod(fd, PosixPermissions(st.mode())) != 0) return ErrnoStatus(errno, "chmod " + path);
+    const mode_t perm = PosixPermissions(st.mode());
+    if (!known || (cur.st_mode & 07777) != perm) {
+      if (fchmod(fd, perm) != 0) return ErrnoStatus(errno, "chmod " + path);
+    }
     KILN_RETURN_IF_ERROR(internal::WriteXattrsFd(fd, Xattrs(st)).Annotate(path));
     timespec ts[2] = {ToTimespec(st.modtime()), ToTimespec(st.modtime())};
     if (futimens(fd, ts) != 0) return ErrnoStatus(errno, "set times of " + path);

@@ -169,7 +169,9 @@ class TreeCopier {
   Status CopyNonDir(const std::string& src, const std::string& dst, const struct stat& st) {
     if (S_ISSOCK(st.st_mode)) return Status::Ok();  // sockets cannot be copied
     KILN_RETURN_IF_ERROR(MakePendingDirs());
-    KILN_RETURN_IF_ERROR(ClearNonDir(dst));
+    // A directory this copy created holds nothing it did not put there.
+    bool fresh_parent = !frames_.empty() && frames_.back().made && !frames_.back().existing;
+    if (!fresh_parent) KILN_RETURN_IF_ERROR(ClearNonDir(dst));
     std::pair<dev_t, ino_t> key{st.st_dev, st.st_ino};
     if (st.st_nlink > 1) {
       auto it = links_.find(key);
@@ -182,7 +184,8 @@ class TreeCopier {
     }
     if (S_ISREG(st.st_mode) && opts_.link_files && !opts_.uid && !opts_.gid && !opts_.mode &&
         !opts_.timestamp_ns) {
-      if (link(src.c_str(), dst.c_str()) != 0) return ErrnoStatus(errno, "hardlink " + dst + " to " + src);
+      if (link(src.c_str(), dst.c_str()) != 0)
+        return ErrnoStatus(errno, "hardlink " + dst + " to " + src);
       return Status::Ok();
     }
     KILN_ASSIGN_OR_RETURN(std::vector<Xattr> xattrs, ReadXattrs(src));
