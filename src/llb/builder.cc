@@ -4,14 +4,13 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <functional>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "llb/node.h"
 #include "util/digest.h"
 
 namespace kiln::llb {
-
 
 namespace {
 
@@ -31,8 +30,10 @@ std::string JsonArray(const std::vector<std::string>& v) { return nlohmann::json
 
 State State::Local(const std::string& name, const LocalOptions& opts) {
   std::map<std::string, std::string> attrs;
-  if (!opts.include_patterns.empty()) attrs["local.includepattern"] = JsonArray(opts.include_patterns);
-  if (!opts.exclude_patterns.empty()) attrs["local.excludepatterns"] = JsonArray(opts.exclude_patterns);
+  if (!opts.include_patterns.empty())
+    attrs["local.includepattern"] = JsonArray(opts.include_patterns);
+  if (!opts.exclude_patterns.empty())
+    attrs["local.excludepatterns"] = JsonArray(opts.exclude_patterns);
   if (!opts.follow_paths.empty()) attrs["local.followpaths"] = JsonArray(opts.follow_paths);
   if (!opts.shared_key_hint.empty()) attrs["local.sharedkeyhint"] = opts.shared_key_hint;
   if (!opts.session_id.empty()) attrs["local.session"] = opts.session_id;
@@ -151,18 +152,21 @@ pb::FileActionCopy FileOpBuilder::DefaultCopy() {
   return c;
 }
 
-FileOpBuilder& FileOpBuilder::Mkdir(const std::string& path, int32_t mode, bool make_parents) {
+FileOpBuilder& FileOpBuilder::Mkdir(const std::string& path, int32_t mode, bool make_parents,
+                                    const pb::ChownOpt* owner) {
   Action a;
   auto* m = a.action.mutable_mkdir();
   m->set_path(path);
   m->set_mode(mode);
   m->set_makeparents(make_parents);
+  if (owner != nullptr) *m->mutable_owner() = *owner;
   m->set_timestamp(-1);
   actions_.push_back(std::move(a));
   return *this;
 }
 
-FileOpBuilder& FileOpBuilder::Mkfile(const std::string& path, int32_t mode, const std::string& data) {
+FileOpBuilder& FileOpBuilder::Mkfile(const std::string& path, int32_t mode,
+                                     const std::string& data) {
   Action a;
   auto* m = a.action.mutable_mkfile();
   m->set_path(path);
@@ -173,7 +177,8 @@ FileOpBuilder& FileOpBuilder::Mkfile(const std::string& path, int32_t mode, cons
   return *this;
 }
 
-FileOpBuilder& FileOpBuilder::Rm(const std::string& path, bool allow_not_found, bool allow_wildcard) {
+FileOpBuilder& FileOpBuilder::Rm(const std::string& path, bool allow_not_found,
+                                 bool allow_wildcard) {
   Action a;
   auto* m = a.action.mutable_rm();
   m->set_path(path);
@@ -207,7 +212,8 @@ FileOpBuilder& FileOpBuilder::Copy(const State& src, const std::string& src_path
 int64_t AddInput(Node& n, const State& s) {
   if (s.scratch()) return -1;
   for (size_t i = 0; i < n.inputs.size(); i++) {
-    if (n.inputs[i].node_ == s.node_ && n.inputs[i].index_ == s.index_) return static_cast<int64_t>(i);
+    if (n.inputs[i].node_ == s.node_ && n.inputs[i].index_ == s.index_)
+      return static_cast<int64_t>(i);
   }
   n.inputs.push_back(s);
   return static_cast<int64_t>(n.inputs.size() - 1);

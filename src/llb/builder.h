@@ -60,9 +60,12 @@ class FileOpBuilder {
  public:
   explicit FileOpBuilder(State base) : base_(std::move(base)) {}
 
-  FileOpBuilder& Mkdir(const std::string& path, int32_t mode, bool make_parents = false);
+  // `owner`: who owns the created directories (unset: root, as BuildKit).
+  FileOpBuilder& Mkdir(const std::string& path, int32_t mode, bool make_parents = false,
+                       const pb::ChownOpt* owner = nullptr);
   FileOpBuilder& Mkfile(const std::string& path, int32_t mode, const std::string& data);
-  FileOpBuilder& Rm(const std::string& path, bool allow_not_found = false, bool allow_wildcard = false);
+  FileOpBuilder& Rm(const std::string& path, bool allow_not_found = false,
+                    bool allow_wildcard = false);
   FileOpBuilder& Symlink(const std::string& oldpath, const std::string& newpath);
   // Copies src_path of `src` to dest_path; `opts` pre-filled fields (follow symlinks, modes, …)
   // are kept, src/dest are set here.

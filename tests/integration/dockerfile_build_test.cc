@@ -99,11 +99,15 @@ TEST_F(DockerfileTest, EnvWorkdirUserAndShellReachLaterSteps) {
                                       "\nENV A=1 B=\"two words\"\nWORKDIR /srv\n"
                                       "RUN mkdir -m 777 /out\nUSER kiln\n"
                                       "SHELL [\"/bin/sh\", \"-ec\"]\n"
-                                      "RUN id -u > /out/uid && echo \"$A|$B|$(pwd)\" > /out/env\n");
+                                      "RUN id -u > /out/uid && echo \"$A|$B|$(pwd)\" > /out/env\n"
+                                      "WORKDIR /mine\n"
+                                      "RUN touch ok && stat -c %u . > /out/wd_uid\n");
   auto r = Build({});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ReadFile(out_ + "/out/uid"), "1000\n");
   EXPECT_EQ(ReadFile(out_ + "/out/env"), "1|two words|/srv\n");
+  // WORKDIR after USER creates the directory as that user, who can write into it.
+  EXPECT_EQ(ReadFile(out_ + "/out/wd_uid"), "1000\n");
 }
 
 TEST_F(DockerfileTest, UnsupportedFrontendOptionsAreErrorsNotSilentDifferences) {

@@ -52,6 +52,27 @@ std::string HealthcheckString(const nlohmann::json& hc) {
       GoDurationString(ns("StartPeriod")), GoDurationString(ns("StartInterval")), ns("Retries"));
 }
 
+// "user[:group]" (names or numeric ids) as a FileOp owner; names are looked up in the op's
+// first input, as BuildKit's WithUser. The group defaults to the user.
+pb::ChownOpt ChownFromSpec(const std::string& spec) {
+  std::string user = spec.substr(0, spec.find(':'));
+  std::string group = spec.find(':') == std::string::npos ? user : spec.substr(spec.find(':') + 1);
+  auto set = [](pb::UserOpt* u, const std::string& v) {
+    bool numeric = !v.empty() && v.size() <= 10 && std::all_of(v.begin(), v.end(), ::isdigit);
+    if (numeric && std::strtoull(v.c_str(), nullptr, 10) > 0xFFFFFFFFull) numeric = false;
+    if (numeric) {
+      u->set_byid(static_cast<uint32_t>(std::strtoull(v.c_str(), nullptr, 10)));
+    } else {
+      u->mutable_byname()->set_name(v);
+      u->mutable_byname()->set_input(0);
+    }
+  };
+  pb::ChownOpt o;
+  set(o.mutable_user(), user);
+  set(o.mutable_group(), group);
+  return o;
+}
+
 // The only platform kiln builds for so far.
 const std::map<std::string, std::string>& PlatformArgs() {
   static const std::map<std::string, std::string> args = {{"TARGETPLATFORM", "linux/amd64"},
@@ -503,7 +524,10 @@ class Converter {
     s.image.AddHistory("WORKDIR " + wd, wd == "/");
     if (wd != "/") {
       llb::FileOpBuilder fb(s.state);
-      fb.Mkdir(wd, 0755, true);
+      // Created as the stage's USER (BuildKit's WithUser), root when none is set.
+      std::optional<pb::ChownOpt> owner;
+      if (!s.image.User().empty()) owner = ChownFromSpec(s.image.User());
+      fb.Mkdir(wd, 0755, true, owner ? &*owner : nullptr);
       s.state = fb.Result(StepName(s, step, "WORKDIR " + wd));
     }
     return Status::Ok();
@@ -740,21 +764,7 @@ class Converter {
     }
     if (auto c = f.Get("chown")) {
       KILN_ASSIGN_OR_RETURN(std::string chown, Expand(*c, env));
-      std::string user = chown.substr(0, chown.find(':'));
-      std::string group =
-          chown.find(':') == std::string::npos ? user : chown.substr(chown.find(':') + 1);
-      auto set = [&](pb::UserOpt* u, const std::string& v) {
-        bool numeric = !v.empty() && v.size() <= 10 && std::all_of(v.begin(), v.end(), ::isdigit);
-        if (numeric && std::strtoull(v.c_str(), nullptr, 10) > 0xFFFFFFFFull) numeric = false;
-        if (numeric) {
-          u->set_byid(static_cast<uint32_t>(std::strtoull(v.c_str(), nullptr, 10)));
-        } else {
-          u->mutable_byname()->set_name(v);
-          u->mutable_byname()->set_input(0);
-        }
-      };
-      set(base.mutable_owner()->mutable_user(), user);
-      set(base.mutable_owner()->mutable_group(), group);
+      *base.mutable_owner() = ChownFromSpec(chown);
     }
     for (const auto& ex : f.All("exclude")) base.add_exclude_patterns(ex);
     llb::State src = ContextState();

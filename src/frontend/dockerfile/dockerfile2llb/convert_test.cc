@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -125,6 +126,28 @@ TEST(ConvertTest, ScratchCopyEnvWorkdirAndConfig) {
   }
   EXPECT_TRUE(local);
   EXPECT_TRUE(copy);
+}
+
+TEST(ConvertTest, WorkdirIsCreatedAsTheStagesUser) {
+  auto r = Dockerfile2LLB(
+      "FROM scratch\nWORKDIR /root-owned\nUSER app:staff\nWORKDIR /app\n"
+      "USER 1000\nWORKDIR /num\n",
+      Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Ops ops = Decode(r->definition);
+  std::map<std::string, pb::FileActionMkDir> mkdirs;
+  for (const auto& op : ops.ops) {
+    if (!op.has_file()) continue;
+    for (const auto& a : op.file().actions()) {
+      if (a.has_mkdir()) mkdirs[a.mkdir().path()] = a.mkdir();
+    }
+  }
+  ASSERT_EQ(mkdirs.size(), 3u);
+  EXPECT_FALSE(mkdirs["/root-owned"].has_owner());
+  EXPECT_EQ(mkdirs["/app"].owner().user().byname().name(), "app");
+  EXPECT_EQ(mkdirs["/app"].owner().group().byname().name(), "staff");
+  EXPECT_EQ(mkdirs["/num"].owner().user().byid(), 1000u);
+  EXPECT_EQ(mkdirs["/num"].owner().group().byid(), 1000u);
 }
 
 TEST(ConvertTest, OnlyStagesTheTargetNeedsAreBuilt) {
