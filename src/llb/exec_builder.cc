@@ -71,11 +71,14 @@ ExecBuilder& ExecBuilder::Tmpfs(const std::string& dest, int64_t size) {
 }
 
 ExecBuilder& ExecBuilder::Cache(const std::string& dest, const std::string& id,
-                                pb::CacheSharingOpt sharing, std::optional<State> from) {
+                                pb::CacheSharingOpt sharing, std::optional<State> from,
+                                const std::string& selector, bool readonly) {
   Extra e;
   e.mount.set_dest(dest);
   e.mount.set_mounttype(pb::CACHE);
   e.mount.set_output(-1);
+  e.mount.set_selector(selector);
+  e.mount.set_readonly(readonly);
   e.mount.mutable_cacheopt()->set_id(id);
   e.mount.mutable_cacheopt()->set_sharing(sharing);
   if (from && !from->scratch()) e.input = *from;
@@ -102,8 +105,7 @@ ExecBuilder& ExecBuilder::Secret(const std::string& dest, const std::string& id,
 ExecBuilder& ExecBuilder::SSH(const std::string& dest, const std::string& id, uint32_t uid,
                               uint32_t gid, uint32_t mode, bool optional) {
   Extra e;
-  e.mount.set_dest(dest.empty() ? "/run/buildkit/ssh_agent." + std::to_string(ssh_mounts_)
-                                : dest);
+  e.mount.set_dest(dest.empty() ? "/run/buildkit/ssh_agent." + std::to_string(ssh_mounts_) : dest);
   ssh_mounts_++;
   e.mount.set_mounttype(pb::SSH);
   e.mount.set_output(-1);
@@ -117,8 +119,7 @@ ExecBuilder& ExecBuilder::SSH(const std::string& dest, const std::string& id, ui
   return *this;
 }
 
-ExecBuilder& ExecBuilder::SecretEnv(const std::string& name, const std::string& id,
-                                    bool optional) {
+ExecBuilder& ExecBuilder::SecretEnv(const std::string& name, const std::string& id, bool optional) {
   pb::SecretEnv* s = exec_.add_secretenv();
   s->set_id(id);
   s->set_name(name);

@@ -36,11 +36,16 @@ class ExecBuilder {
   };
   // A bind mount of `input` (scratch: an empty directory) at `dest`.
   ExecBuilder& Mount(const std::string& dest, const State& input, MountOptions opts);
-  ExecBuilder& Mount(const std::string& dest, const State& input) { return Mount(dest, input, MountOptions{}); }
+  ExecBuilder& Mount(const std::string& dest, const State& input) {
+    return Mount(dest, input, MountOptions{});
+  }
   ExecBuilder& Tmpfs(const std::string& dest, int64_t size = 0);
-  // A cache mount kept across builds by `id` (BuildKit's --mount=type=cache).
+  // A cache mount kept across builds by `id` (BuildKit's --mount=type=cache), first filled from
+  // `from` (at `selector` in it, "" for its root), read-only when asked.
   ExecBuilder& Cache(const std::string& dest, const std::string& id,
-                     pb::CacheSharingOpt sharing = pb::SHARED, std::optional<State> from = std::nullopt);
+                     pb::CacheSharingOpt sharing = pb::SHARED,
+                     std::optional<State> from = std::nullopt, const std::string& selector = "",
+                     bool readonly = false);
   // A secret from the client's session (--secret id=...), a readonly file at `dest` (relative:
   // against the cwd) owned uid:gid with `mode` (BuildKit's llb.AddSecret defaults).
   ExecBuilder& Secret(const std::string& dest, const std::string& id, uint32_t uid = 0,
@@ -48,8 +53,7 @@ class ExecBuilder {
   // The client's ssh agent `id` (--ssh) as a socket at `dest` ("" is
   // /run/buildkit/ssh_agent.<n>, n counting this op's ssh mounts, as llb.AddSSHSocket does).
   ExecBuilder& SSH(const std::string& dest = "", const std::string& id = "default",
-                   uint32_t uid = 0, uint32_t gid = 0, uint32_t mode = 0600,
-                   bool optional = false);
+                   uint32_t uid = 0, uint32_t gid = 0, uint32_t mode = 0600, bool optional = false);
   // The secret `id` as the environment variable `name`.
   ExecBuilder& SecretEnv(const std::string& name, const std::string& id, bool optional = false);
   // Raw access for tests of unusual shapes.

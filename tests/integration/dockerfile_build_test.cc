@@ -110,6 +110,28 @@ TEST_F(DockerfileTest, EnvWorkdirUserAndShellReachLaterSteps) {
   EXPECT_EQ(ReadFile(out_ + "/out/wd_uid"), "1000\n");
 }
 
+TEST_F(DockerfileTest, CacheMountOwnerModeSeedAndReadOnly) {
+  WriteFile(ctx_ + "/Dockerfile",
+            "FROM " + Busybox() +
+                " AS seed\n"
+                "RUN mkdir /seed && echo seeded > /seed/seed.txt\n"
+                "FROM " +
+                Busybox() +
+                "\n"
+                "RUN mkdir -m 777 /out\n"
+                "RUN --mount=type=cache,id=perm,target=/c,uid=1000,gid=1001,mode=0750 "
+                "stat -c '%u:%g %a' /c > /out/perm\n"
+                "RUN --mount=type=cache,id=seeded,target=/d,from=seed,source=/seed "
+                "cat /d/seed.txt > /out/seeded\n"
+                "RUN --mount=type=cache,id=ro,target=/r,ro "
+                "(touch /r/x 2>/dev/null && echo rw || echo ro) > /out/ro\n");
+  auto r = Build({});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/out/perm"), "1000:1001 750\n");
+  EXPECT_EQ(ReadFile(out_ + "/out/seeded"), "seeded\n");
+  EXPECT_EQ(ReadFile(out_ + "/out/ro"), "ro\n");
+}
+
 TEST_F(DockerfileTest, UnsupportedFrontendOptionsAreErrorsNotSilentDifferences) {
   WriteFile(ctx_ + "/Dockerfile", "FROM scratch\nCOPY top.txt /\n");
   WriteFile(ctx_ + "/top.txt", "top\n");

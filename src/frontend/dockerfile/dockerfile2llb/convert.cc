@@ -659,7 +659,8 @@ class Converter {
       e.Tmpfs(target, size);
       return Status::Ok();
     }
-    llb::State from = ContextState();
+    // A cache mount without `from` starts from scratch; other mounts from the build context.
+    llb::State from = type == "cache" ? llb::State::Scratch() : ContextState();
     if (kv.count("from")) {
       KILN_ASSIGN_OR_RETURN(from, FromState(s, kv["from"]));
     }
@@ -675,8 +676,23 @@ class Converter {
         return InvalidArgument("unsupported sharing value \"" + sharing + "\"");
       }
       std::string id = kv.count("id") ? kv["id"] : target;
-      e.Cache(target, id, opt);
-      (void)source;
+      std::string selector = source == "/" ? "" : source;
+      if (selector.empty() && (kv.count("uid") || kv.count("gid") || kv.count("mode"))) {
+        // The cache directory's owner and mode (BuildKit's setCacheUIDGID): a /cache directory
+        // made on top of the base, mounted as the cache's first content.
+        KILN_ASSIGN_OR_RETURN(uint32_t uid, uint_of("uid", 0));
+        KILN_ASSIGN_OR_RETURN(uint32_t gid, uint_of("gid", 0));
+        KILN_ASSIGN_OR_RETURN(uint32_t mode, uint_of("mode", 0755));
+        pb::ChownOpt owner;
+        owner.mutable_user()->set_byid(uid);
+        owner.mutable_group()->set_byid(gid);
+        llb::FileOpBuilder fb(from);
+        fb.Mkdir("/cache", static_cast<int32_t>(mode), false, &owner);
+        from = fb.Result("[internal] setting cache mount permissions");
+        selector = "/cache";
+      }
+      bool readonly = bool_of("ro") || bool_of("readonly");
+      e.Cache(target, id, opt, from, selector, readonly);
       return Status::Ok();
     }
     if (type == "bind") {

@@ -150,6 +150,40 @@ TEST(ConvertTest, WorkdirIsCreatedAsTheStagesUser) {
   EXPECT_EQ(mkdirs["/num"].owner().group().byid(), 1000u);
 }
 
+TEST(ConvertTest, CacheMountOptionsReachTheExecOp) {
+  auto r = Dockerfile2LLB(
+      "FROM scratch AS seed\nFROM scratch\n"
+      "RUN --mount=type=cache,target=/c,uid=1000,gid=1001,mode=0750 true\n"
+      "RUN --mount=type=cache,target=/d,from=seed,source=/s,ro true\n",
+      Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Ops ops = Decode(r->definition);
+  std::map<std::string, pb::Mount> caches;
+  bool perm_dir = false;
+  for (const auto& op : ops.ops) {
+    if (op.has_exec()) {
+      for (const auto& m : op.exec().mounts()) {
+        if (m.mounttype() == pb::CACHE) caches[m.dest()] = m;
+      }
+    }
+    if (op.has_file()) {
+      for (const auto& a : op.file().actions()) {
+        if (a.has_mkdir() && a.mkdir().path() == "/cache") {
+          perm_dir = a.mkdir().mode() == 0750 && a.mkdir().owner().user().byid() == 1000 &&
+                     a.mkdir().owner().group().byid() == 1001;
+        }
+      }
+    }
+  }
+  ASSERT_EQ(caches.size(), 2u);
+  EXPECT_EQ(caches["/c"].selector(), "/cache");
+  EXPECT_GE(caches["/c"].input(), 0);
+  EXPECT_FALSE(caches["/c"].readonly());
+  EXPECT_TRUE(perm_dir);
+  EXPECT_EQ(caches["/d"].selector(), "/s");
+  EXPECT_TRUE(caches["/d"].readonly());
+}
+
 TEST(ConvertTest, OnlyStagesTheTargetNeedsAreBuilt) {
   auto r = Dockerfile2LLB(
       "FROM scratch AS unused\nRUN echo never\n"
