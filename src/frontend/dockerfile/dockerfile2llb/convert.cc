@@ -139,6 +139,8 @@ struct Stage {
   ImageConfig image;
   std::map<std::string, std::string> args;  // declared ARGs with a value, for RUN and expansion
   std::set<std::string> declared;
+  // Declared ARGs in order, with their values (BuildKit's buildArgs: RUN history lists them).
+  std::vector<std::pair<std::string, std::optional<std::string>>> build_args;
 };
 
 class Converter {
@@ -297,6 +299,10 @@ class Converter {
       KILN_RETURN_IF_ERROR(Build(*dep));
       s.state = dep->state;
       s.image = dep->image;
+      // The base stage's ARG values are in its state's environment, as in BuildKit.
+      s.args = dep->args;
+      s.declared = dep->declared;
+      s.build_args = dep->build_args;
     } else if (Lower(base) == "scratch") {
       s.state = llb::State::Scratch();
     } else {
@@ -360,6 +366,7 @@ class Converter {
       return Status::Ok();
     }
     if (v == "arg") {
+      std::string hist = "ARG";
       for (const auto& w : n.next) {
         KILN_ASSIGN_OR_RETURN(std::string word, Expand(w, env));
         size_t eq = word.find('=');
@@ -376,7 +383,10 @@ class Converter {
         }
         s.declared.insert(key);
         if (val) s.args[key] = *val;
+        s.build_args.emplace_back(key, val);
+        hist += " " + key + (val ? "=" + *val : "");
       }
+      s.image.AddHistory(hist, true);
       return Status::Ok();
     }
     if (v == "label") {
@@ -587,8 +597,26 @@ class Converter {
     for (const auto& m : f.All("mount")) KILN_RETURN_IF_ERROR(RunMount(s, e, m));
     std::string text = n.json ? "RUN " + nlohmann::json(args).dump() : Text(n);
     s.state = e.Root().WithCustomName(StepName(s, step, text));
+    // BuildKit's runCommandString: "|N K=V ..." for the stage's build args, then the command.
+    std::vector<std::string> words;
+    std::map<std::string, size_t> at;
+    std::vector<std::string> run_env = StageEnv(s);
+    for (const auto& [k, val] : s.build_args) {
+      std::string value = val.value_or("");
+      for (const auto& kv : run_env) {
+        if (kv.compare(0, k.size() + 1, k + "=") == 0) value = kv.substr(k.size() + 1);
+      }
+      if (auto it = at.find(k); it != at.end()) {
+        words[it->second] = k + "=" + value;
+      } else {
+        at[k] = words.size();
+        words.push_back(k + "=" + value);
+      }
+    }
+    if (!words.empty()) words.insert(words.begin(), "|" + std::to_string(words.size()));
+    words.insert(words.end(), args.begin(), args.end());
     std::string created = "RUN ";
-    for (size_t i = 0; i < args.size(); i++) created += (i ? " " : "") + args[i];
+    for (size_t i = 0; i < words.size(); i++) created += (i ? " " : "") + words[i];
     s.image.AddHistory(created + " # buildkit", false);
     return Status::Ok();
   }

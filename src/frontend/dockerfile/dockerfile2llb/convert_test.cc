@@ -54,6 +54,23 @@ ConvertOptions Opts() {
   return o;
 }
 
+TEST(ConvertTest, ArgsAreInHistoryAndRunCarriesThem) {
+  ConvertOptions o = Opts();
+  o.build_args["B"] = "from-cli";
+  auto r = Dockerfile2LLB(
+      "FROM scratch AS base\nARG A=1\nARG B\nARG C\nENV A=env\nRUN echo hi\n"
+      "FROM base\nRUN echo child\n",
+      o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto cfg = nlohmann::json::parse(r->image_config);
+  std::vector<std::string> got;
+  for (const auto& h : cfg["history"]) got.push_back(h["created_by"]);
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "ARG A=1", "ARG B=from-cli", "ARG C", "ENV A=env",
+                     "RUN |3 A=env B=from-cli C= /bin/sh -c echo hi # buildkit",
+                     "RUN |3 A=env B=from-cli C= /bin/sh -c echo child # buildkit"}));
+}
+
 TEST(ConvertTest, CopyParentsIsAnErrorNotASilentDifference) {
   auto r = Dockerfile2LLB("FROM scratch\nCOPY --parents a/b.txt /out/\n", Opts());
   ASSERT_FALSE(r.ok());
