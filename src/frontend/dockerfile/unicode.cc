@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/go_quote.h"
+
 namespace kiln::dockerfile::internal {
 
 DecodedRune DecodeRune(std::string_view s, size_t pos) {
@@ -148,41 +150,7 @@ std::string QuoteForMessage(std::string_view s) {
     if (r == kRuneError && d.width == 1) {
       out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
     } else if (r < 0x80) {
-      switch (r) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\a':
-          out += "\\a";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\v':
-          out += "\\v";
-          break;
-        default:
-          if (r < 0x20 || r == 0x7F) {
-            out += fmt::format("\\x{:02x}", static_cast<unsigned>(r));
-          } else {
-            out.push_back(static_cast<char>(r));
-          }
-      }
+      AppendGoQuotedAscii(out, static_cast<unsigned char>(r));
     } else if (IsNonPrintable(r)) {
       out += r < 0x10000 ? fmt::format("\\u{:04x}", static_cast<unsigned>(r))
                          : fmt::format("\\U{:08x}", static_cast<unsigned>(r));
