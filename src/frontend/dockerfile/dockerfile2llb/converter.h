@@ -1,0 +1,135 @@
+#pragma once
+// Internal to the Dockerfile converter (convert.cc, convert_run.cc, convert_copy.cc): the
+// per-stage state and the Converter that walks the parsed Dockerfile, one member function per
+// instruction family. Not part of the module's interface. Thread-compatible.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "frontend/dockerfile/dockerfile2llb/convert.h"
+#include "frontend/dockerfile/dockerfile2llb/flags.h"
+#include "frontend/dockerfile/dockerfile2llb/image_config.h"
+#include "frontend/dockerfile/shell/lex.h"
+#include "llb/builder.h"
+#include "llb/exec_builder.h"
+
+namespace kiln::dockerfile::convert_internal {
+
+// KILN_ASSIGN_OR_RETURN whose error is placed at a Dockerfile node (inside Converter).
+#define KILN_ASSIGN_AT(node, lhs, expr) \
+  KILN_ASSIGN_AT_IMPL(KILN_CONCAT(kiln_at_, __LINE__), node, lhs, expr)
+#define KILN_ASSIGN_AT_IMPL(tmp, node, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return At(node, tmp.status());   \
+  lhs = std::move(tmp).value()
+
+// History texts as BuildKit formats them with Go's fmt: %v of a []string is "[a b]", %q is
+// "[\"a\" \"b\"]".
+std::string GoList(const std::vector<std::string>& v);
+
+std::string GoQuotedList(const std::vector<std::string>& v);
+
+// %+v of the healthcheck config: "{Test:[CMD-SHELL true] Interval:5s Timeout:0s ...}".
+std::string HealthcheckString(const nlohmann::json& hc);
+
+// "user[:group]" (names or numeric ids) as a FileOp owner; names are looked up in the op's
+// first input, as BuildKit's WithUser. The group defaults to the user.
+pb::ChownOpt ChownFromSpec(const std::string& spec);
+
+// The only platform kiln builds for so far.
+const std::map<std::string, std::string>& PlatformArgs();
+
+std::string Lower(std::string s);
+
+std::string Upper(std::string s);
+
+// path.Join + Clean for absolute container paths; keeps a trailing slash when `keep_slash`.
+std::string CleanPath(const std::string& p);
+
+std::string JoinWorkdir(const std::string& workdir, const std::string& p, bool keep_slash);
+
+struct Stage {
+  std::string name;  // lower-cased AS name, or ""
+  std::string display;
+  int index = 0;
+  const Node* from = nullptr;
+  std::vector<const Node*> commands;
+  // Filled by Build.
+  bool built = false;
+  bool building = false;
+  llb::State state;
+  ImageConfig image;
+  std::map<std::string, std::string> args;  // declared ARGs with a value, for RUN and expansion
+  std::set<std::string> declared;
+  // Declared ARGs in order, with their values (BuildKit's buildArgs: RUN history lists them).
+  std::vector<std::pair<std::string, std::optional<std::string>>> build_args;
+};
+
+class Converter {
+ public:
+  Converter(const ConvertOptions& opts, const ParseResult& pr)
+      : opts_(opts), pr_(pr), lex_(pr.escape_token) {}
+
+  Result<ConvertResult> Run(SourceRange* error_range);
+
+ private:
+  Status At(const Node& n, const Status& st);
+
+  // Global ARGs before the first FROM, then stages.
+  Status SplitStages();
+
+  Status MetaArg(const Node& n);
+
+  std::vector<std::string> MetaEnv() const;
+
+  // ARG values first, ENV over them (an ENV wins over an ARG of the same name).
+  std::vector<std::string> StageEnv(const Stage& s) const;
+
+  Result<std::string> Expand(const std::string& w, const std::vector<std::string>& env) const;
+
+  Stage* FindStage(const std::string& ref, int before);
+
+  std::string StepName(const Stage& s, int step, const std::string& text) const;
+
+  static std::string Text(const Node& n);
+
+  Status Build(Stage& s);
+
+  Status Dispatch(Stage& s, const Node& n, int step, const Node& where);
+
+  Status DispatchOne(Stage& s, const Node& n, int step);
+
+  Status Healthcheck(Stage& s, const Node& n);
+
+  Status Workdir(Stage& s, const Node& n, int step);
+
+  Status Run(Stage& s, const Node& n, int step);
+
+  // --mount=type=bind|cache|tmpfs|secret|ssh,target=...,...
+  Status RunMount(Stage& s, llb::ExecBuilder& e, const std::string& spec);
+
+  llb::State ContextState();
+
+  // --from: a stage by name or index, else an image.
+  Result<llb::State> FromState(Stage& s, const std::string& ref);
+
+  Status Copy(Stage& s, const Node& n, int step, bool add);
+
+  const ConvertOptions& opts_;
+  const ParseResult& pr_;
+  ShellLex lex_;
+  SourceRange* error_range_ = nullptr;
+  std::vector<Stage> stages_;
+  std::map<std::string, std::string> meta_args_;
+  std::set<std::string> meta_declared_;
+  std::optional<llb::State> context_;
+  std::string target_name_;
+  std::vector<std::unique_ptr<ParseResult>> onbuild_nodes_;
+};
+
+}  // namespace kiln::dockerfile::convert_internal
