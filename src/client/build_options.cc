@@ -11,7 +11,7 @@
 #include <cstring>
 #include <optional>
 
-#include "client/csv.h"
+#include "util/csv.h"
 #include "util/go_quote.h"
 
 namespace kiln::client {

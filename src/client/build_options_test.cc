@@ -8,7 +8,7 @@
 
 #include <fstream>
 
-#include "client/csv.h"
+#include "util/csv.h"
 
 namespace kiln::client {
 namespace {

@@ -232,12 +232,13 @@ Result<CommittedImage> CommitImage(const Context& ctx, cache::Manager& cache, co
 
   std::string cid = "exporting config " + img.config.digest.str();
   if (progress) progress->Status(cid, 0, 0, false);
-  KILN_RETURN_IF_ERROR(store.WriteBlob(ctx, img.config_json, img.config.digest, lease).status());
+  auto written = store.WriteBlob(ctx, img.config_json, img.config.digest, lease);
+  KILN_RETURN_IF_ERROR(written.status());
   if (progress) progress->Status(cid, 0, 0, true);
   std::string mid = "exporting manifest " + img.manifest.digest.str();
   if (progress) progress->Status(mid, 0, 0, false);
-  KILN_RETURN_IF_ERROR(
-      store.WriteBlob(ctx, img.manifest_json, img.manifest.digest, lease).status());
+  auto manifest_written = store.WriteBlob(ctx, img.manifest_json, img.manifest.digest, lease);
+  KILN_RETURN_IF_ERROR(manifest_written.status());
   if (progress) progress->Status(mid, 0, 0, true);
   return img;
 }

@@ -44,7 +44,8 @@ class ZstdCompressor : public Compressor {
     KILN_RETURN_IF_ERROR(ctx().Err());
     ZSTD_inBuffer in{data.data(), data.size(), 0};
     while (in.pos < in.size) {
-      KILN_RETURN_IF_ERROR(Step(&in, ZSTD_e_continue).status());
+      auto stepped = Step(&in, ZSTD_e_continue);
+      KILN_RETURN_IF_ERROR(stepped.status());
     }
     return Status::Ok();
   }

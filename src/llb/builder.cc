@@ -153,14 +153,14 @@ pb::FileActionCopy FileOpBuilder::DefaultCopy() {
 }
 
 FileOpBuilder& FileOpBuilder::Mkdir(const std::string& path, int32_t mode, bool make_parents,
-                                    const pb::ChownOpt* owner) {
+                                    const pb::ChownOpt* owner, int64_t timestamp_ns) {
   Action a;
   auto* m = a.action.mutable_mkdir();
   m->set_path(path);
   m->set_mode(mode);
   m->set_makeparents(make_parents);
   if (owner != nullptr) *m->mutable_owner() = *owner;
-  m->set_timestamp(-1);
+  m->set_timestamp(timestamp_ns);
   actions_.push_back(std::move(a));
   return *this;
 }

@@ -60,9 +60,10 @@ class FileOpBuilder {
  public:
   explicit FileOpBuilder(State base) : base_(std::move(base)) {}
 
-  // `owner`: who owns the created directories (unset: root, as BuildKit).
+  // `owner`: who owns the created directories (unset: root, as BuildKit); `timestamp_ns`: their
+  // times (unix nanoseconds, -1: now).
   FileOpBuilder& Mkdir(const std::string& path, int32_t mode, bool make_parents = false,
-                       const pb::ChownOpt* owner = nullptr);
+                       const pb::ChownOpt* owner = nullptr, int64_t timestamp_ns = -1);
   FileOpBuilder& Mkfile(const std::string& path, int32_t mode, const std::string& data);
   FileOpBuilder& Rm(const std::string& path, bool allow_not_found = false,
                     bool allow_wildcard = false);

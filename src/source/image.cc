@@ -233,7 +233,10 @@ Result<cache::ImmutableRef> ImageSource::UnpackLayer(const Context& ctx, registr
   content::Lease lease = store_->NewLease("unpack");
   std::string sid = layer.digest.str();
   if (progress) progress->Status(sid, 0, layer.size, false);
-  KILN_RETURN_IF_ERROR(client.FetchBlob(ctx, img.ref, layer, *store_, &lease).status());
+  {
+    auto fetched = client.FetchBlob(ctx, img.ref, layer, *store_, &lease);
+    KILN_RETURN_IF_ERROR(fetched.status());
+  }
   if (progress) progress->Status(sid, layer.size, layer.size, true);
 
   std::string desc = fmt::format("pulled from {} (layer {} of {})", img.ref.String(), i + 1,

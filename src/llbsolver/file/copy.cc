@@ -11,11 +11,11 @@
 
 #include "llbsolver/file/backend.h"
 #include "llbsolver/file/fs_ops.h"
-#include "llbsolver/file/mode_set.h"
 #include "llbsolver/file/selector.h"
 #include "llbsolver/file/unpack.h"
 #include "llbsolver/file/wildcard.h"
 #include "util/fs_copy.h"
+#include "util/mode_set.h"
 #include "util/path.h"
 
 namespace kiln::llbsolver::file {
@@ -156,7 +156,8 @@ class Copier {
     KILN_ASSIGN_OR_RETURN(std::string src_host, ResolveInRoot(src_root_, CleanPath(src), true));
     if (!IsTarArchive(src_host)) return false;
     KILN_ASSIGN_OR_RETURN(std::string dst, ResolveInRoot(dest_root_, CleanPath(dest), true));
-    KILN_RETURN_IF_ERROR(MkdirAll(dest_root_, dst, 0755, p_.owner, p_.ts).status());
+    auto made = MkdirAll(dest_root_, dst, 0755, p_.owner, p_.ts);
+    KILN_RETURN_IF_ERROR(made.status());
     KILN_RETURN_IF_ERROR(Untar(ctx_, src_host, dst, p_.owner));
     return true;
   }

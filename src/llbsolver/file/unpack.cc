@@ -161,7 +161,8 @@ Status ExtractEntry(const Context& ctx, struct archive* a, struct archive_entry*
   if (rel == "/") return Status::Ok();  // "./": the destination keeps its own metadata
   // The parent is resolved as in a chroot at dest, so no symlink leads out of it.
   KILN_ASSIGN_OR_RETURN(std::string parent, ResolveInRoot(dest, Dir(rel), true));
-  KILN_RETURN_IF_ERROR(MkdirAll(dest, parent, 0755, std::nullopt, std::nullopt).status());
+  auto made = MkdirAll(dest, parent, 0755, std::nullopt, std::nullopt);
+  KILN_RETURN_IF_ERROR(made.status());
   std::string path = parent + "/" + std::string(Base(rel));
   const mode_t type = archive_entry_filetype(e);
   const char* hardlink = archive_entry_hardlink(e);

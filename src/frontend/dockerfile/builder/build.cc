@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "frontend/dockerfile/builder/options.h"
 #include "frontend/dockerfile/dockerfile2llb/convert.h"
 #include "frontend/dockerfile/dockerignore.h"
 #include "frontend/dockerfile/parser/directives.h"
@@ -53,11 +54,6 @@ Status CheckUnsupportedOptions(const std::map<std::string, std::string>& opts) {
   for (const auto& [k, v] : opts) {
     bool unsupported = false;
     if (k.rfind("context:", 0) == 0) unsupported = true;
-    if (k == "no-cache") unsupported = true;  // empty means every stage
-    if ((k == "add-hosts" || k == "shm-size" || k == "ulimit" || k == "force-network-mode") &&
-        !v.empty()) {
-      unsupported = true;
-    }
     if (k == "platform" && !v.empty()) {
       size_t start = 0;
       while (start <= v.size()) {
@@ -140,6 +136,7 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
   co.context_name = ctx_local;
   co.context_excludes = ignore.patterns;
   co.dockerfile_name = base_name;
+  KILN_RETURN_IF_ERROR(ApplyRunOptions(opts, co));
   for (const auto& [k, v] : opts) {
     if (k.rfind("build-arg:", 0) == 0) co.build_args[k.substr(10)] = v;
     if (k.rfind("label:", 0) == 0) co.labels[k.substr(6)] = v;

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "frontend/dockerfile/dockerfile2llb/converter.h"
+#include "registry/reference.h"
 #include "util/go_duration.h"
 #include "util/go_quote.h"
 
@@ -113,6 +115,24 @@ std::string JoinWorkdir(const std::string& workdir, const std::string& p, bool k
 Result<ConvertResult> Converter::Run(SourceRange* error_range) {
   error_range_ = error_range;
   KILN_RETURN_IF_ERROR(SplitStages());
+  // SOURCE_DATE_EPOCH: a build arg, else a global ARG's default.
+  epoch_ = opts_.epoch;
+  std::optional<std::string> sde;
+  if (auto it = opts_.build_args.find("SOURCE_DATE_EPOCH"); it != opts_.build_args.end()) {
+    sde = it->second;
+  } else if (auto m = meta_args_.find("SOURCE_DATE_EPOCH"); m != meta_args_.end()) {
+    sde = m->second;
+  }
+  if (!epoch_ && sde && !sde->empty()) {
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(sde->c_str(), &end, 10);  // NOLINT(runtime/int)
+    if (*end != '\0' || errno != 0) {
+      return InvalidArgument("invalid SOURCE_DATE_EPOCH " + GoQuote(*sde) +
+                             ": kiln takes a unix time in seconds");
+    }
+    epoch_ = v;
+  }
   Stage* target = nullptr;
   if (opts_.target.empty()) {
     target = &stages_.back();
@@ -143,6 +163,8 @@ Status Converter::At(const Node& n, const Status& st) {
 Status Converter::SplitStages() {
   Stage* cur = nullptr;
   for (const auto& n : pr_.children) {
+    KILN_RETURN_IF_ERROR(At(n, CheckInstruction(n)));
+    for (const auto& child : n.children) KILN_RETURN_IF_ERROR(At(n, CheckInstruction(child)));
     if (n.value == "from") {
       Stage s;
       s.index = static_cast<int>(stages_.size());
@@ -226,17 +248,38 @@ Stage* Converter::FindStage(const std::string& ref, int before) {
   return nullptr;
 }
 
-std::string Converter::StepName(const Stage& s, int step, const std::string& text) const {
-  int total = static_cast<int>(s.commands.size()) + 1;
+std::string Converter::StepName(Stage& s, const std::string& text) {
+  if (s.cmd_total == 0) return text;
   std::string prefix = stages_.size() > 1 ? s.display + " " : "";
-  return fmt::format("[{}{}/{}] {}", prefix, step, total, text);
+  s.cmd_index++;
+  // The number is padded to the width of the total, as Go's %*d.
+  int width = static_cast<int>(std::to_string(s.cmd_total).size());
+  return fmt::format("[{}{:>{}}/{}] {}{}", prefix, s.cmd_index, width, s.cmd_total,
+                     s.in_onbuild ? "ONBUILD " : "", text);
 }
 
-std::string Converter::Text(const Node& n) {
-  std::string t = n.original;
-  size_t sp = t.find_first_of(" \t");
-  std::string word = sp == std::string::npos ? t : t.substr(0, sp);
-  return Upper(word) + (sp == std::string::npos ? "" : t.substr(sp));
+std::string Converter::CommandText(const Stage& s, const std::string& original, bool raw) const {
+  ShellLexOptions o;
+  o.raw_quotes = raw;
+  o.skip_unset_env = raw;
+  auto expanded = ShellLex(pr_.escape_token, o).ProcessWord(original, StageEnv(s));
+  std::string t = expanded.ok() ? *expanded : original;
+  size_t sp = t.find(' ');
+  return Upper(t.substr(0, sp)) + (sp == std::string::npos ? "" : t.substr(sp));
+}
+
+Result<Converter::PinnedImage> Converter::ResolveImage(const std::string& name) const {
+  auto parsed = registry::ParseReference(name);
+  if (!parsed.ok()) {
+    return InvalidArgument("failed to parse stage name \"" + name +
+                           "\": " + parsed.status().message());
+  }
+  if (!opts_.resolve_image) return Unimplemented("images cannot be resolved here");
+  auto resolved = opts_.resolve_image(parsed->String());
+  if (!resolved.ok()) return resolved.status().Annotate(name);
+  PinnedImage img{parsed->String(), std::move(resolved->config)};
+  if (!resolved->digest.empty() && parsed->digest.empty()) img.ref += "@" + resolved->digest;
+  return img;
 }
 
 Status Converter::Build(Stage& s) {
@@ -245,7 +288,7 @@ Status Converter::Build(Stage& s) {
     return At(*s.from, InvalidArgument("circular dependency detected on stage: " + s.display));
   s.building = true;
   const Node& from = *s.from;
-  KILN_ASSIGN_AT(from, Flags f, Flags::Parse(from.flags, {"platform"}));
+  KILN_ASSIGN_AT(from, Flags f, ParseFlags(from));
   if (auto p = f.Get("platform")) {
     KILN_ASSIGN_AT(from, std::string plat, Expand(*p, MetaEnv()));
     if (plat != "linux/amd64" && plat != "linux/x86_64") {
@@ -256,7 +299,16 @@ Status Converter::Build(Stage& s) {
   KILN_ASSIGN_AT(from, std::string base, Expand(from.next[0], MetaEnv()));
   if (base.empty())
     return At(from, InvalidArgument("base name (" + from.next[0] + ") should not be blank"));
-  std::string from_text = "FROM " + base;
+  // Numbered steps: FROM an image, then every RUN, COPY, ADD and WORKDIR.
+  for (const Node* n : s.commands) {
+    if (n->value == "run" || n->value == "copy" || n->value == "add" || n->value == "workdir") {
+      s.cmd_total++;
+    }
+  }
+  if (opts_.no_cache) {
+    s.ignore_cache = opts_.no_cache->empty();
+    for (const auto& name : *opts_.no_cache) s.ignore_cache |= Lower(name) == s.name;
+  }
   if (Stage* dep = FindStage(base, s.index); dep != nullptr && Lower(base) == dep->name) {
     KILN_RETURN_IF_ERROR(Build(*dep));
     s.state = dep->state;
@@ -268,20 +320,21 @@ Status Converter::Build(Stage& s) {
   } else if (Lower(base) == "scratch") {
     s.state = llb::State::Scratch();
   } else {
-    if (!opts_.resolve_image) return At(from, Unimplemented("images cannot be resolved here"));
-    auto resolved = opts_.resolve_image(base);
-    if (!resolved.ok()) return At(from, resolved.status().Annotate(base));
-    KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(resolved->config));
-    std::string ref = base;
-    if (!resolved->digest.empty() && base.find('@') == std::string::npos)
-      ref += "@" + resolved->digest;
-    s.state = llb::State::Image(ref, "linux/amd64").WithCustomName(StepName(s, 1, from_text));
+    KILN_ASSIGN_AT(from, PinnedImage img, ResolveImage(base));
+    KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(img.config));
+    s.cmd_total++;
+    // An image without layers is scratch (BuildKit's isScratch).
+    if (!s.image.HasLayers()) {
+      s.state = llb::State::Scratch();
+    } else {
+      s.state =
+          llb::State::Image(img.ref, "linux/amd64").WithCustomName(StepName(s, "FROM " + img.ref));
+    }
   }
+  s.image.SetHistoryTime(epoch_);
   // Triggers a base image left for images built FROM it.
   std::vector<std::string> triggers = s.image.OnBuild();
   s.image.ClearOnBuild();
-  for (const auto& [k, v] : PlatformArgs()) (void)k, (void)v;
-  int step = 2;
   for (const auto& t : triggers) {
     SourceRange r;
     auto parsed = Parse(t, &r);
@@ -291,31 +344,33 @@ Status Converter::Build(Stage& s) {
       if (n.value == "onbuild" || n.value == "from" || n.value == "maintainer") {
         return At(from, InvalidArgument(n.value + " isn't allowed as an ONBUILD trigger"));
       }
-      KILN_RETURN_IF_ERROR(Dispatch(s, n, 0, from));
+      s.in_onbuild = true;
+      Status st = Dispatch(s, n, from);
+      s.in_onbuild = false;
+      KILN_RETURN_IF_ERROR(st);
     }
   }
   for (const Node* n : s.commands) {
-    KILN_RETURN_IF_ERROR(Dispatch(s, *n, step++, *n));
+    KILN_RETURN_IF_ERROR(Dispatch(s, *n, *n));
   }
   s.building = false;
   s.built = true;
   return Status::Ok();
 }
 
-Status Converter::Dispatch(Stage& s, const Node& n, int step, const Node& where) {
-  Status st = DispatchOne(s, n, step);
+Status Converter::Dispatch(Stage& s, const Node& n, const Node& where) {
+  Status st = DispatchOne(s, n);
   if (!st.ok() && st.message().rfind(opts_.dockerfile_name + ":", 0) == 0) return st;
   return At(where, st);
 }
 
-Status Converter::DispatchOne(Stage& s, const Node& n, int step) {
+Status Converter::DispatchOne(Stage& s, const Node& n) {
   const std::string& v = n.value;
   std::vector<std::string> env = StageEnv(s);
-  if (v == "run") return Run(s, n, step);
-  if (v == "copy" || v == "add") return Copy(s, n, step, v == "add");
-  if (v == "workdir") return Workdir(s, n, step);
+  if (v == "run") return Run(s, n);
+  if (v == "copy" || v == "add") return Copy(s, n, v == "add");
+  if (v == "workdir") return Workdir(s, n);
   if (v == "env") {
-    KILN_RETURN_IF_ERROR(Flags::Parse(n.flags, {}).status());
     std::string hist = "ENV";
     for (size_t i = 0; i + 1 < n.next.size(); i += 3) {
       KILN_ASSIGN_OR_RETURN(std::string key, Expand(n.next[i], env));
@@ -438,8 +493,7 @@ Status Converter::DispatchOne(Stage& s, const Node& n, int step) {
 }
 
 Status Converter::Healthcheck(Stage& s, const Node& n) {
-  KILN_ASSIGN_OR_RETURN(Flags f, Flags::Parse(n.flags, {"interval", "timeout", "start-period",
-                                                        "start-interval", "retries"}));
+  KILN_ASSIGN_OR_RETURN(Flags f, ParseFlags(n));
   if (n.next.empty()) return InvalidArgument("HEALTHCHECK requires an argument");
   std::string type = Upper(n.next[0]);
   nlohmann::json hc;
@@ -487,7 +541,7 @@ Status Converter::Healthcheck(Stage& s, const Node& n) {
   return Status::Ok();
 }
 
-Status Converter::Workdir(Stage& s, const Node& n, int step) {
+Status Converter::Workdir(Stage& s, const Node& n) {
   if (n.next.size() != 1) return InvalidArgument("WORKDIR requires exactly one argument");
   KILN_ASSIGN_OR_RETURN(std::string dir, Expand(n.next[0], StageEnv(s)));
   std::string wd = JoinWorkdir(s.image.WorkingDir(), dir, false);
@@ -499,8 +553,9 @@ Status Converter::Workdir(Stage& s, const Node& n, int step) {
     // Created as the stage's USER (BuildKit's WithUser), root when none is set.
     std::optional<pb::ChownOpt> owner;
     if (!s.image.User().empty()) owner = ChownFromSpec(s.image.User());
-    fb.Mkdir(wd, 0755, true, owner ? &*owner : nullptr);
-    s.state = fb.Result(StepName(s, step, "WORKDIR " + wd));
+    int64_t ts = epoch_ ? *epoch_ * 1000000000 : -1;  // SOURCE_DATE_EPOCH
+    fb.Mkdir(wd, 0755, true, owner ? &*owner : nullptr, ts);
+    s.state = fb.Result(StepName(s, CommandText(s, n.original, false)));
   }
   return Status::Ok();
 }

@@ -7,8 +7,10 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "frontend/dockerfile/parser/parser.h"
@@ -31,6 +33,16 @@ struct ConvertOptions {
   std::vector<std::string> context_excludes;      // from .dockerignore
   std::string dockerfile_name = "Dockerfile";     // for error messages
   std::function<Result<ResolvedImage>(const std::string& ref)> resolve_image;
+  // no-cache: nullopt caches everything; an empty list re-runs every stage; else the stages
+  // named (case-insensitive).
+  std::optional<std::vector<std::string>> no_cache;
+  // Applied to every RUN (frontend options add-hosts, shm-size, ulimit, force-network-mode).
+  std::vector<std::pair<std::string, std::string>> extra_hosts;  // host, IP
+  int64_t shm_size = 0;                                          // bytes of /dev/shm; 0 default
+  std::vector<pb::Ulimit> ulimits;
+  pb::NetMode network_mode = pb::UNSET;  // RUN's default; RUN --network overrides it
+  // The build's SOURCE_DATE_EPOCH (unix seconds), when set: history times and WORKDIR's mkdir.
+  std::optional<int64_t> epoch;
 };
 
 struct ConvertResult {

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "frontend/dockerfile/dockerfile2llb/converter.h"
+#include "util/mode_set.h"
 
 namespace kiln::dockerfile::convert_internal {
 
@@ -27,93 +28,165 @@ Result<llb::State> Converter::FromState(Stage& s, const std::string& ref) {
       return InvalidArgument("stage \"" + ref + "\" is defined after it is used");
     }
   }
-  if (!opts_.resolve_image) return Unimplemented("images cannot be resolved here");
-  KILN_ASSIGN_OR_RETURN(ResolvedImage img, opts_.resolve_image(ref));
-  std::string pinned = ref;
-  if (!img.digest.empty() && ref.find('@') == std::string::npos) pinned += "@" + img.digest;
-  return llb::State::Image(pinned, "linux/amd64");
+  KILN_ASSIGN_OR_RETURN(PinnedImage img, ResolveImage(ref));
+  return llb::State::Image(img.ref, "linux/amd64");
 }
 
-Status Converter::Copy(Stage& s, const Node& n, int step, bool add) {
-  std::set<std::string> strings = {"from", "chown", "chmod", "exclude"};
-  if (add) strings = {"chown", "chmod", "exclude", "checksum"};
-  KILN_ASSIGN_OR_RETURN(Flags f,
-                        Flags::Parse(n.flags, strings, {"link", "parents", "keep-git-dir"}));
-  if (f.Bool("parents")) {
-    // Keeping the sources' parent directories changes where files land: not a silent no-op.
-    return Unimplemented((add ? std::string("ADD") : std::string("COPY")) +
-                         " --parents is not supported by kiln yet");
+namespace {
+
+// --chmod as BuildKit reads it: octal up to 07777, else a chmod(1) symbolic string (modeStr).
+Status ApplyChmod(const std::string& chmod, pb::FileActionCopy& c) {
+  const std::string non_octal =
+      "invalid chmod parameter: '" + chmod + "'. it should be octal string and between 0 and 07777";
+  bool octal = !chmod.empty() && chmod.size() <= 11 &&
+               chmod.find_first_not_of("01234567") == std::string::npos;
+  if (octal) {
+    uint64_t v = std::strtoull(chmod.c_str(), nullptr, 8);
+    if (v > 07777) return InvalidArgument(non_octal);
+    c.set_mode(static_cast<int32_t>(v));
+    return Status::Ok();
   }
-  std::vector<std::string> env = StageEnv(s);
-  std::vector<std::string> words;
-  for (const auto& w : n.next) {
-    if (n.json) {
-      words.push_back(w);
-    } else {
-      KILN_ASSIGN_OR_RETURN(std::string x, Expand(w, env));
-      words.push_back(x);
+  // A value that starts like a number is a malformed octal mode, not a symbolic one.
+  if (!chmod.empty() && chmod[0] >= '0' && chmod[0] <= '9') return InvalidArgument(non_octal);
+  auto parsed = ModeSet::Parse(chmod);
+  KILN_RETURN_IF_ERROR(parsed.status());
+  c.set_modestr(chmod);
+  return Status::Ok();
+}
+
+bool HasWildcards(const std::string& p) {
+  for (size_t i = 0; i < p.size(); i++) {
+    if (p[i] == '\\') {
+      i++;
+    } else if (p[i] == '*' || p[i] == '?' || p[i] == '[') {
+      return true;
     }
   }
-  std::string name = add ? "ADD" : "COPY";
-  if (words.size() < 2) return InvalidArgument(name + " requires at least two arguments");
-  std::string dest_word = words.back();
-  words.pop_back();
+  return false;
+}
+
+}  // namespace
+
+Status Converter::Copy(Stage& s, const Node& n, bool add) {
+  KILN_ASSIGN_OR_RETURN(Flags f, ParseFlags(n));
+  const std::string name = add ? "ADD" : "COPY";
+  std::vector<std::string> env = StageEnv(s);
+  // Sources and destination are expanded in both forms (BuildKit's SourcesAndDest.Expand);
+  // heredoc sources are kept aside and copied after the paths.
+  std::vector<std::string> paths;
+  std::vector<const Heredoc*> docs;
+  for (size_t i = 0; i < n.next.size(); i++) {
+    const std::string& w = n.next[i];
+    const Heredoc* hd = nullptr;
+    if (!n.json && i + 1 < n.next.size()) {
+      for (const auto& h : n.heredocs) {
+        if (w == "<<" + h.name || w == "<<-" + h.name) hd = &h;
+      }
+    }
+    if (hd != nullptr) {
+      docs.push_back(hd);
+      continue;
+    }
+    KILN_ASSIGN_OR_RETURN(std::string x, Expand(w, env));
+    paths.push_back(x);
+  }
+  if (paths.size() + docs.size() < 2) {
+    return InvalidArgument(name + " requires at least two arguments");
+  }
+  std::string dest_word = paths.back();
+  paths.pop_back();
   std::string wd = s.image.WorkingDir().empty() ? "/" : s.image.WorkingDir();
   std::string dest = JoinWorkdir(wd, dest_word, true);
-  if (words.size() > 1 && dest.back() != '/') {
+  if (paths.size() + docs.size() > 1 && dest.back() != '/') {
     return InvalidArgument(
         "When using " + name +
         " with more than one source file, the destination must be a directory and end with a /");
   }
-  pb::FileActionCopy base = llb::FileOpBuilder::DefaultCopy();
-  if (add) base.set_attemptunpackdockercompatibility(true);
-  if (auto m = f.Get("chmod")) {
-    char* end = nullptr;
-    long mode = std::strtol(m->c_str(), &end, 8);  // NOLINT(runtime/int)
-    if (m->empty() || *end != '\0' || mode < 0 || mode > 07777) {
-      return InvalidArgument("invalid chmod parameter " + *m +
-                             ": only octal modes are supported by kiln yet");
-    }
-    base.set_mode(static_cast<int32_t>(mode));
-  }
+  std::string chown, chmod;
   if (auto c = f.Get("chown")) {
-    KILN_ASSIGN_OR_RETURN(std::string chown, Expand(*c, env));
-    *base.mutable_owner() = ChownFromSpec(chown);
+    KILN_ASSIGN_OR_RETURN(chown, Expand(*c, env));
   }
-  for (const auto& ex : f.All("exclude")) base.add_exclude_patterns(ex);
+  if (auto m = f.Get("chmod")) {
+    KILN_ASSIGN_OR_RETURN(chmod, Expand(*m, env));
+  }
+  // What every copy of this instruction shares: owner, mode, exclusions.
+  pb::FileActionCopy common;
+  common.set_mode(-1);
+  common.set_timestamp(-1);
+  common.set_createdestpath(true);
+  if (!chmod.empty()) KILN_RETURN_IF_ERROR(ApplyChmod(chmod, common));
+  if (!chown.empty()) *common.mutable_owner() = ChownFromSpec(chown);
+  for (const auto& ex : f.All("exclude")) common.add_exclude_patterns(ex);
+  if (f.Get("checksum") && !f.Get("checksum")->empty()) {
+    // Only URL sources carry a checksum (ADD --checksum).
+    return InvalidArgument("checksum requires HTTP(S) or Git sources");
+  }
+  const bool parents = f.Bool("parents");
+
   llb::State src = ContextState();
   if (auto from = f.Get("from")) {
     KILN_ASSIGN_OR_RETURN(std::string fr, Expand(*from, env));
     KILN_ASSIGN_OR_RETURN(src, FromState(s, fr));
   }
-  llb::FileOpBuilder fb(s.state);
-  for (const auto& w : words) {
-    const Heredoc* hd = nullptr;
-    for (const auto& h : n.heredocs) {
-      if (w == "<<" + h.name || w == "<<-" + h.name) hd = &h;
-    }
-    if (hd != nullptr) {
-      std::string content = hd->chomp ? ChompHeredoc(hd->content) : hd->content;
-      if (hd->expand) {
-        KILN_ASSIGN_OR_RETURN(content,
-                              ShellLex(pr_.escape_token, ShellLexOptions{true, true, true, false})
-                                  .ProcessWord(content, env));
-      }
-      llb::FileOpBuilder hf(llb::State::Scratch());
-      hf.Mkfile("/" + hd->name, base.mode() >= 0 ? base.mode() : 0644, content);
-      fb.Copy(hf.Result(), "/" + hd->name, dest, base);
-      continue;
-    }
+  const bool link = f.Bool("link") && chmod.empty();
+  llb::FileOpBuilder fb(link ? llb::State::Scratch() : s.state);
+  std::string history = name;
+  if (parents) history += " --parents";
+  if (!chown.empty()) history += " --chown=" + chown;
+  if (!chmod.empty()) history += " --chmod=" + chmod;
+  for (const auto& w : paths) {
+    history += " " + w;
     if (add &&
         (w.rfind("http://", 0) == 0 || w.rfind("https://", 0) == 0 || w.rfind("git@", 0) == 0)) {
       return Unimplemented("ADD from a URL (" + w + ") is not supported by kiln yet");
     }
-    fb.Copy(src, CleanPath("/" + w), dest, base);
+    pb::FileActionCopy c = common;
+    c.set_followsymlink(true);
+    c.set_dircopycontents(true);
+    c.set_allowwildcard(true);
+    c.set_allowemptywildcard(true);
+    c.set_attemptunpackdockercompatibility(add);
+    std::string from_path = w;
+    if (parents) {
+      // --parents: the source's path is kept below the destination. "a/./b/c" pivots at "a":
+      // b/c lands at dest/b/c. Without wildcards the path must exist.
+      size_t pivot = w.find("/./");
+      std::string pattern = pivot == std::string::npos ? w : w.substr(pivot + 3);
+      from_path = pivot == std::string::npos ? "/" : w.substr(0, pivot);
+      pattern = CleanPath("/" + pattern).substr(1);
+      c.add_include_patterns(pattern);
+      if (!HasWildcards(from_path) && !HasWildcards(pattern)) {
+        c.add_required_paths(CleanPath("/" + from_path + "/" + pattern));
+      }
+    }
+    fb.Copy(src, CleanPath("/" + from_path), dest, c);
   }
-  s.state = fb.Result(StepName(s, step, Text(n)));
-  s.image.AddHistory(
-      name + " " + fmt::format("{}", fmt::join(words, " ")) + " " + dest_word + " # buildkit",
-      false);
+  for (const Heredoc* hd : docs) {
+    history += " <<" + hd->name;
+    std::string content = hd->chomp ? ChompHeredoc(hd->content) : hd->content;
+    if (hd->expand) {
+      KILN_ASSIGN_OR_RETURN(content,
+                            ShellLex(pr_.escape_token, ShellLexOptions{true, true, true, false})
+                                .ProcessWord(content, env));
+    }
+    llb::FileOpBuilder hf(llb::State::Scratch());
+    hf.Mkfile("/" + hd->name, 0644, content);
+    fb.Copy(hf.Result("[internal] preparing inline document"), "/" + hd->name, dest, common);
+  }
+  history += " " + dest_word;
+  const std::string text = CommandText(s, n.original, false);
+  std::string label = StepName(s, text);
+  llb::State copied = fb.Result(label);
+  if (s.ignore_cache) copied = copied.IgnoreCache();
+  if (link) {
+    // --link: the copy is made on an empty layer and merged onto the stage, so its cache does
+    // not depend on what is below it (BuildKit's linked copy; the merge is named LINK ...).
+    s.cmd_index--;  // the merge shows the copy's number
+    copied = llb::State::Merge({s.state, copied}, StepName(s, "LINK " + text));
+    if (s.ignore_cache) copied = copied.IgnoreCache();
+  }
+  s.state = copied;
+  s.image.AddHistory(history + " # buildkit", false);
   return Status::Ok();
 }
 

@@ -1,35 +1,79 @@
 #include <fmt/format.h>
 
 #include "frontend/dockerfile/dockerfile2llb/converter.h"
+#include "frontend/dockerfile/parser/heredoc.h"
 
 namespace kiln::dockerfile::convert_internal {
 
-Status Converter::Run(Stage& s, const Node& n, int step) {
-  KILN_ASSIGN_OR_RETURN(Flags f, Flags::Parse(n.flags, {"mount", "network", "security"}));
+namespace {
+
+// BuildKit's summarizeHeredoc: the first line of the trimmed document, "..." when there are more.
+std::string SummarizeHeredoc(std::string doc) {
+  size_t b = doc.find_first_not_of(" \t\r\n\v\f");
+  size_t e = doc.find_last_not_of(" \t\r\n\v\f");
+  doc = b == std::string::npos ? "" : doc.substr(b, e - b + 1);
+  size_t nl = doc.find('\n');
+  std::string first = doc.substr(0, nl);
+  if (!first.empty() && first.back() == '\r' && nl != std::string::npos) first.pop_back();
+  return nl == std::string::npos ? first : first + "...";
+}
+
+bool EqualFold(const std::string& a, const char* b) { return Lower(a) == b; }
+
+}  // namespace
+
+// Proxy build args (any case) reach every RUN's environment without being declared, and stay
+// out of the cache key and the history (BuildKit's proxyEnvFromBuildArgs).
+std::optional<pb::ProxyEnv> Converter::ProxyEnv() const {
+  pb::ProxyEnv pe;
+  bool any = false;
+  for (const auto& [k, v] : opts_.build_args) {  // sorted, so the last spelling wins as in Go
+    if (EqualFold(k, "http_proxy")) pe.set_http_proxy(v), any = true;
+    if (EqualFold(k, "https_proxy")) pe.set_https_proxy(v), any = true;
+    if (EqualFold(k, "ftp_proxy")) pe.set_ftp_proxy(v), any = true;
+    if (EqualFold(k, "no_proxy")) pe.set_no_proxy(v), any = true;
+    if (EqualFold(k, "all_proxy")) pe.set_all_proxy(v), any = true;
+  }
+  if (!any) return std::nullopt;
+  return pe;
+}
+
+Status Converter::Run(Stage& s, const Node& n) {
+  KILN_ASSIGN_OR_RETURN(Flags f, ParseFlags(n));
   std::vector<std::string> args;
   std::vector<std::string> shell = s.image.Shell();
   if (shell.empty()) shell = {"/bin/sh", "-c"};
+  std::string text = n.original;
+  std::optional<llb::State> script;  // a heredoc with a shebang, run as a file
+  std::string script_name;
   if (n.json) {
     args = n.next;
-  } else if (!n.heredocs.empty()) {
+  } else {
     std::string cmd = n.next.empty() ? "" : n.next[0];
-    const Heredoc& h = n.heredocs[0];
-    // Only a heredoc that is the whole command line (`RUN <<EOF`): its content is the script.
-    std::string trimmed = cmd;
-    while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t'))
-      trimmed.pop_back();
-    size_t start = trimmed.find_first_not_of(" \t");
-    bool whole = start != std::string::npos && trimmed.compare(start, 2, "<<") == 0 &&
-                 trimmed.find_first_of(" \t", start) == std::string::npos;
-    if (n.heredocs.size() != 1 || !whole) {
-      return Unimplemented(
-          "RUN with a heredoc other than the whole command is not supported by kiln yet");
+    if (!n.heredocs.empty()) {
+      KILN_ASSIGN_OR_RETURN(std::optional<Heredoc> whole, internal::ParseHeredocWord(cmd));
+      if (whole) {
+        // The heredoc is the whole command: its content is the script (a file when it starts
+        // with #!, else the shell's command string).
+        const Heredoc& h = n.heredocs[0];
+        std::string data = h.chomp ? ChompHeredoc(h.content) : h.content;
+        if (data.rfind("#!", 0) == 0) {
+          llb::FileOpBuilder fb(llb::State::Scratch());
+          fb.Mkfile("/" + h.name, 0755, data);
+          script = fb.Result("[internal] preparing inline document");
+          script_name = h.name;
+          cmd = "/dev/pipes/" + h.name;
+        } else {
+          cmd = data;
+        }
+        text += " (" + SummarizeHeredoc(h.content) + ")";
+      } else {
+        // Heredocs inside a longer command: the shell reads them itself.
+        for (const auto& h : n.heredocs) cmd += "\n" + h.content + h.name;
+      }
     }
     args = shell;
-    args.push_back(h.chomp ? ChompHeredoc(h.content) : h.content);
-  } else {
-    args = shell;
-    args.push_back(n.next.empty() ? "" : n.next[0]);
+    args.push_back(cmd);
   }
   if (args.empty()) return InvalidArgument("RUN requires at least one argument");
   llb::ExecBuilder e(s.state, args);
@@ -39,6 +83,15 @@ Status Converter::Run(Stage& s, const Node& n, int step) {
   }
   e.Cwd(s.image.WorkingDir().empty() ? "/" : s.image.WorkingDir());
   if (!s.image.User().empty()) e.User(s.image.User());
+  if (script) {
+    llb::ExecBuilder::MountOptions mo;
+    mo.readonly = true;
+    mo.output = false;
+    e.Mount("/dev/pipes/", *script, mo);
+  }
+  text = CommandText(s, text, true);
+  if (auto pe = ProxyEnv()) *e.op().mutable_meta()->mutable_proxy_env() = *pe;
+  e.Network(opts_.network_mode);
   if (auto net = f.Get("network")) {
     if (*net == "none") {
       e.Network(pb::NONE);
@@ -56,8 +109,12 @@ Status Converter::Run(Stage& s, const Node& n, int step) {
     }
   }
   for (const auto& m : f.All("mount")) KILN_RETURN_IF_ERROR(RunMount(s, e, m));
-  std::string text = n.json ? "RUN " + nlohmann::json(args).dump() : Text(n);
-  s.state = e.Root().WithCustomName(StepName(s, step, text));
+  for (const auto& u : opts_.ulimits) *e.op().mutable_meta()->add_ulimit() = u;
+  for (const auto& [host, ip] : opts_.extra_hosts) e.ExtraHost(host, ip);
+  if (opts_.shm_size > 0) e.Tmpfs("/dev/shm", opts_.shm_size);
+  llb::State root = e.Root();
+  if (s.ignore_cache) root = root.IgnoreCache();
+  s.state = root.WithCustomName(StepName(s, text));
   // BuildKit's runCommandString: "|N K=V ..." for the stage's build args, then the command.
   std::vector<std::string> words;
   std::map<std::string, size_t> at;

@@ -44,7 +44,7 @@ ConvertOptions Opts() {
   ConvertOptions o;
   o.session_id = "sess1";
   o.resolve_image = [](const std::string& ref) -> Result<ResolvedImage> {
-    if (ref == "base:1") {
+    if (ref == "docker.io/library/base:1") {
       return ResolvedImage{
           "sha256:" + std::string(64, 'a'),
           R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/bin:/bin","FROMBASE=1"],"WorkingDir":"/home","OnBuild":["ENV TRIGGERED=yes"]},"rootfs":{"type":"layers","diff_ids":["sha256:bbbb"]}})"};
@@ -69,13 +69,6 @@ TEST(ConvertTest, ArgsAreInHistoryAndRunCarriesThem) {
                      "ARG A=1", "ARG B=from-cli", "ARG C", "ENV A=env",
                      "RUN |3 A=env B=from-cli C= /bin/sh -c echo hi # buildkit",
                      "RUN |3 A=env B=from-cli C= /bin/sh -c echo child # buildkit"}));
-}
-
-TEST(ConvertTest, CopyParentsIsAnErrorNotASilentDifference) {
-  auto r = Dockerfile2LLB("FROM scratch\nCOPY --parents a/b.txt /out/\n", Opts());
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("COPY --parents is not supported"), std::string::npos)
-      << r.status().message();
 }
 
 TEST(ConvertTest, HistoryTextsAreBuildKits) {
@@ -216,7 +209,7 @@ TEST(ConvertTest, OnlyStagesTheTargetNeedsAreBuilt) {
   EXPECT_EQ(all, "echo built > /out;");
   bool named = false;
   for (const auto& n : ops.names)
-    named = named || n.find("[build 2/2] RUN echo built > /out") != std::string::npos;
+    named = named || n.find("[build 1/1] RUN echo built > /out") != std::string::npos;
   EXPECT_TRUE(named);
 }
 
@@ -240,7 +233,8 @@ TEST(ConvertTest, ArgsExpandInFromAndStagesAndBuildArgsOverride) {
   for (const auto& op : ops.ops) {
     if (op.has_source() && op.source().identifier().rfind("docker-image://", 0) == 0) {
       image = true;
-      EXPECT_EQ(op.source().identifier(), "docker-image://base:1@sha256:" + std::string(64, 'a'));
+      EXPECT_EQ(op.source().identifier(),
+                "docker-image://docker.io/library/base:1@sha256:" + std::string(64, 'a'));
     }
     if (op.has_exec()) {
       run = true;
@@ -261,7 +255,7 @@ TEST(ConvertTest, ErrorsNameTheDockerfileAndLine) {
   SourceRange range;
   auto r = Dockerfile2LLB("FROM scratch\n\nCOPY --fro=x a b\n", Opts(), &range);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "Dockerfile:3: unknown flag: --fro");
+  EXPECT_EQ(r.status().message(), "Dockerfile:3: unknown flag: --fro (did you mean from?)");
   EXPECT_EQ(range.start, 3);
   r = Dockerfile2LLB("FROM scratch\nRUNN x\n", Opts(), &range);
   ASSERT_FALSE(r.ok());
@@ -273,7 +267,8 @@ TEST(ConvertTest, ErrorsNameTheDockerfileAndLine) {
   EXPECT_THAT(r.status().message(), HasSubstr("target stage \"nope\" could not be found"));
   r = Dockerfile2LLB("FROM missing:1\n", Opts());
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), HasSubstr("Dockerfile:1: missing:1: no image missing:1"));
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("Dockerfile:1: missing:1: no image docker.io/library/missing:1"));
   r = Dockerfile2LLB("FROM scratch\nCOPY a\n", Opts());
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("COPY requires at least two arguments"));

@@ -14,6 +14,7 @@
 #include "frontend/dockerfile/dockerfile2llb/convert.h"
 #include "frontend/dockerfile/dockerfile2llb/flags.h"
 #include "frontend/dockerfile/dockerfile2llb/image_config.h"
+#include "frontend/dockerfile/dockerfile2llb/instructions.h"
 #include "frontend/dockerfile/shell/lex.h"
 #include "llb/builder.h"
 #include "llb/exec_builder.h"
@@ -59,6 +60,11 @@ struct Stage {
   int index = 0;
   const Node* from = nullptr;
   std::vector<const Node*> commands;
+  bool ignore_cache = false;  // the no-cache option names this stage (or all)
+  // Step numbers of progress names: [name 2/5] (BuildKit's cmdIndex/cmdTotal).
+  int cmd_total = 0;
+  int cmd_index = 0;
+  bool in_onbuild = false;  // dispatching a base image's ONBUILD trigger
   // Filled by Build.
   bool built = false;
   bool building = false;
@@ -93,22 +99,32 @@ class Converter {
   Result<std::string> Expand(const std::string& w, const std::vector<std::string>& env) const;
 
   Stage* FindStage(const std::string& ref, int before);
+  // An image for FROM or --from: its normalised name ("docker.io/library/busybox:latest")
+  // pinned to the digest it resolved to, and its config.
+  struct PinnedImage {
+    std::string ref;
+    std::string config;
+  };
+  Result<PinnedImage> ResolveImage(const std::string& name) const;
 
-  std::string StepName(const Stage& s, int step, const std::string& text) const;
-
-  static std::string Text(const Node& n);
+  // The progress name of a step: "[stage 2/5] " + text; each call takes the stage's next number.
+  std::string StepName(Stage& s, const std::string& text);
+  // An instruction's original text as progress shows it: variables expanded where they can be,
+  // the instruction word in upper case.
+  std::string CommandText(const Stage& s, const std::string& original, bool raw) const;
 
   Status Build(Stage& s);
 
-  Status Dispatch(Stage& s, const Node& n, int step, const Node& where);
+  Status Dispatch(Stage& s, const Node& n, const Node& where);
 
-  Status DispatchOne(Stage& s, const Node& n, int step);
+  Status DispatchOne(Stage& s, const Node& n);
 
   Status Healthcheck(Stage& s, const Node& n);
 
-  Status Workdir(Stage& s, const Node& n, int step);
+  Status Workdir(Stage& s, const Node& n);
 
-  Status Run(Stage& s, const Node& n, int step);
+  Status Run(Stage& s, const Node& n);
+  std::optional<pb::ProxyEnv> ProxyEnv() const;
 
   // --mount=type=bind|cache|tmpfs|secret|ssh,target=...,...
   Status RunMount(Stage& s, llb::ExecBuilder& e, const std::string& spec);
@@ -118,7 +134,7 @@ class Converter {
   // --from: a stage by name or index, else an image.
   Result<llb::State> FromState(Stage& s, const std::string& ref);
 
-  Status Copy(Stage& s, const Node& n, int step, bool add);
+  Status Copy(Stage& s, const Node& n, bool add);
 
   const ConvertOptions& opts_;
   const ParseResult& pr_;
@@ -129,6 +145,7 @@ class Converter {
   std::set<std::string> meta_declared_;
   std::optional<llb::State> context_;
   std::string target_name_;
+  std::optional<int64_t> epoch_;  // SOURCE_DATE_EPOCH
   std::vector<std::unique_ptr<ParseResult>> onbuild_nodes_;
 };
 

@@ -1,20 +1,29 @@
 #include "frontend/dockerfile/dockerfile2llb/flags.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "frontend/dockerfile/suggest.h"
 
 namespace kiln::dockerfile {
 
 Result<Flags> Flags::Parse(const std::vector<std::string>& words,
-                           const std::set<std::string>& strings,
-                           const std::set<std::string>& bools) {
+                           const std::set<std::string>& strings, const std::set<std::string>& bools,
+                           const std::set<std::string>& lists) {
   Flags f;
   for (const auto& w : words) {
-    if (w.rfind("--", 0) != 0) return InvalidArgument("invalid flag: " + w);
+    if (w == "--") break;
+    if (w.rfind("--", 0) != 0) return InvalidArgument("arg should start with -- : " + w);
     std::string body = w.substr(2);
     size_t eq = body.find('=');
     std::string name = body.substr(0, eq);
-    if (strings.count(name) != 0) {
-      if (eq == std::string::npos) return InvalidArgument("missing a value on flag: " + w);
+    bool known = strings.count(name) + bools.count(name) + lists.count(name) != 0;
+    if (known && lists.count(name) == 0 &&
+        (f.values_.count(name) != 0 || f.bools_.count(name) != 0)) {
+      return InvalidArgument("duplicate flag specified: --" + name);
+    }
+    if (strings.count(name) != 0 || lists.count(name) != 0) {
+      if (eq == std::string::npos) return InvalidArgument("missing a value on flag: --" + name);
       f.values_[name].push_back(body.substr(eq + 1));
     } else if (bools.count(name) != 0) {
       std::string v = eq == std::string::npos ? "true" : body.substr(eq + 1);
@@ -23,7 +32,14 @@ Result<Flags> Flags::Parse(const std::vector<std::string>& words,
       }
       f.bools_[name] = v == "true";
     } else {
-      return InvalidArgument("unknown flag: --" + name);
+      std::vector<std::string> all(strings.begin(), strings.end());
+      all.insert(all.end(), bools.begin(), bools.end());
+      all.insert(all.end(), lists.begin(), lists.end());
+      std::sort(all.begin(), all.end());
+      std::string message = "unknown flag: --" + name;
+      if (std::string s = SuggestFrom(name, all); !s.empty())
+        message += " (did you mean " + s + "?)";
+      return InvalidArgument(message);
     }
   }
   return f;

@@ -15,11 +15,13 @@ namespace kiln::dockerfile {
 
 class Flags {
  public:
-  // `strings` may be given several times (e.g. RUN --mount); `bools` take no value or
-  // =true/=false.
+  // `strings` take one value, `lists` may be given several times (RUN --mount), `bools` take no
+  // value or =true/=false. A "--" word ends the flags. Errors are BuildKit's: "unknown flag:
+  // --fro (did you mean from?)", "duplicate flag specified: --chown", ...
   static Result<Flags> Parse(const std::vector<std::string>& words,
                              const std::set<std::string>& strings,
-                             const std::set<std::string>& bools = {});
+                             const std::set<std::string>& bools = {},
+                             const std::set<std::string>& lists = {});
 
   std::optional<std::string> Get(const std::string& name) const;  // the last value given
   std::vector<std::string> All(const std::string& name) const;

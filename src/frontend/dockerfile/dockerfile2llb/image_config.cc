@@ -1,5 +1,7 @@
 #include "frontend/dockerfile/dockerfile2llb/image_config.h"
 
+#include "util/rfc3339.h"
+
 namespace kiln::dockerfile {
 
 using Json = nlohmann::json;
@@ -125,7 +127,25 @@ void ImageConfig::AddHistory(const std::string& created_by, bool empty_layer) {
   if (!j_.contains("history") || !j_["history"].is_array()) j_["history"] = Json::array();
   Json h = {{"created_by", created_by}, {"comment", "buildkit.dockerfile.v0"}};
   if (empty_layer) h["empty_layer"] = true;
+  if (history_time_) h["created"] = FormatRFC3339Nano(*history_time_ * 1000000000);
   j_["history"].push_back(std::move(h));
+}
+
+bool ImageConfig::HasLayers() const {
+  if (j_.contains("rootfs") && j_["rootfs"].is_object() && j_["rootfs"].contains("diff_ids") &&
+      j_["rootfs"]["diff_ids"].is_array() && !j_["rootfs"]["diff_ids"].empty()) {
+    return true;
+  }
+  // Images without diff_ids (schema 1): a history entry that is not empty means a layer.
+  if (j_.contains("history") && j_["history"].is_array()) {
+    for (const auto& h : j_["history"]) {
+      if (!h.is_object() || !h.contains("empty_layer") || !h["empty_layer"].is_boolean() ||
+          !h["empty_layer"].get<bool>()) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 std::string ImageConfig::Dump() const { return j_.dump(); }

@@ -3,6 +3,7 @@
 // extra fields BuildKit writes: Shell, Healthcheck, OnBuild), edited instruction by instruction
 // and handed to exporters as the result's "containerimage.config" metadata. Not thread-safe.
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -47,6 +48,10 @@ class ImageConfig {
   // One history entry (BuildKit writes created_by "RUN /bin/sh -c ..." and "buildkit.dockerfile.v0"
   // as the comment); empty_layer for instructions that change only the config.
   void AddHistory(const std::string& created_by, bool empty_layer);
+  // SOURCE_DATE_EPOCH: later history entries carry this time (unix seconds).
+  void SetHistoryTime(std::optional<int64_t> unix_seconds) { history_time_ = unix_seconds; }
+  // Whether the image has a layer (BuildKit treats one without as scratch).
+  bool HasLayers() const;
 
   std::string Dump() const;  // compact JSON
   const nlohmann::json& raw() const { return j_; }
@@ -54,6 +59,7 @@ class ImageConfig {
  private:
   nlohmann::json& Config();
   nlohmann::json j_;
+  std::optional<int64_t> history_time_;
 };
 
 }  // namespace kiln::dockerfile

@@ -8,6 +8,7 @@
 #include "frontend/dockerfile/parser/heredoc.h"
 #include "frontend/dockerfile/parser/line_parsers.h"
 #include "frontend/dockerfile/parser/lines.h"
+#include "frontend/dockerfile/suggest.h"
 #include "frontend/dockerfile/unicode.h"
 
 namespace kiln::dockerfile {
@@ -36,32 +37,6 @@ std::pair<std::string_view, bool> TrimContinuation(std::string_view line, char32
   return {line.substr(0, end - 1), false};
 }
 
-// Levenshtein distance over runes (insert, delete, substitute all cost 1).
-size_t Distance(std::string_view a, std::string_view b) {
-  auto runes = [](std::string_view s) {
-    std::vector<char32_t> out;
-    for (size_t i = 0; i < s.size();) {
-      internal::DecodedRune d = internal::DecodeRune(s, i);
-      out.push_back(d.rune);
-      i += d.width;
-    }
-    return out;
-  };
-  std::vector<char32_t> x = runes(a), y = runes(b);
-  std::vector<size_t> row(y.size() + 1);
-  for (size_t j = 0; j <= y.size(); j++) row[j] = j;
-  for (size_t i = 1; i <= x.size(); i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= y.size(); j++) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (x[i - 1] == y[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[y.size()];
-}
-
 // BuildKit's suggest.Search over the instruction names, case-insensitive: the closest name
 // within distance 2, in the case the user wrote (all lower, all upper, else lower).
 std::string Suggest(std::string_view written) {
@@ -69,7 +44,7 @@ std::string Suggest(std::string_view written) {
   std::string best;
   size_t best_distance = 3;
   for (std::string_view name : KnownInstructions()) {
-    size_t d = Distance(lower, name);
+    size_t d = EditDistance(lower, name);
     if (d < best_distance) {
       best = std::string(name);
       best_distance = d;

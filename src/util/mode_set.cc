@@ -1,10 +1,10 @@
-#include "llbsolver/file/mode_set.h"
+#include "util/mode_set.h"
 
 #include <sys/stat.h>
 
 #include <string>
 
-namespace kiln::llbsolver::file {
+namespace kiln {
 namespace {
 
 constexpr mode_t kAllButSticky = 06777;  // what "a" (or no class) covers
@@ -144,4 +144,4 @@ mode_t ModeSet::Apply(mode_t st_mode) const {
   return m & 07777;
 }
 
-}  // namespace kiln::llbsolver::file
+}  // namespace kiln

@@ -1,9 +1,9 @@
-#include "llbsolver/file/mode_set.h"
+#include "util/mode_set.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-namespace kiln::llbsolver::file {
+namespace kiln {
 namespace {
 
 struct ApplyCase {
@@ -68,4 +68,4 @@ INSTANTIATE_TEST_SUITE_P(Malformed, ModeSetParseTest,
                                            "ug", "u*x", "8"));
 
 }  // namespace
-}  // namespace kiln::llbsolver::file
+}  // namespace kiln

@@ -9,8 +9,8 @@
 
 #include "util/status.h"
 
-namespace kiln::client {
+namespace kiln {
 
 Result<std::vector<std::string>> SplitCsvRecord(std::string_view record);
 
-}  // namespace kiln::client
+}  // namespace kiln

@@ -18,7 +18,7 @@
 
 #include "util/status.h"
 
-namespace kiln::llbsolver::file {
+namespace kiln {
 
 class ModeSet {
  public:
@@ -46,4 +46,4 @@ class ModeSet {
   std::vector<Cmd> cmds_;
 };
 
-}  // namespace kiln::llbsolver::file
+}  // namespace kiln

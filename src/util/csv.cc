@@ -1,8 +1,8 @@
-#include "client/csv.h"
+#include "util/csv.h"
 
 #include <fmt/format.h>
 
-namespace kiln::client {
+namespace kiln {
 
 namespace {
 
@@ -49,4 +49,4 @@ Result<std::vector<std::string>> SplitCsvRecord(std::string_view record) {
   return fields;
 }
 
-}  // namespace kiln::client
+}  // namespace kiln

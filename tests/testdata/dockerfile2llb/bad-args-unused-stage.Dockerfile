@@ -1,0 +1,3 @@
+FROM scratch AS unused
+USER a b
+FROM scratch

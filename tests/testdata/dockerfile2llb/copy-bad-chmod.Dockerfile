@@ -1,0 +1,2 @@
+FROM scratch
+COPY --chmod=0999 a /b

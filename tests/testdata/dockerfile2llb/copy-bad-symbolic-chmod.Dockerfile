@@ -1,0 +1,2 @@
+FROM scratch
+COPY --chmod=u+q a /b

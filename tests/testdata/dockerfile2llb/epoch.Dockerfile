@@ -1,0 +1,5 @@
+# opt: build-arg:SOURCE_DATE_EPOCH=1700000000
+FROM base:1
+WORKDIR /work
+ARG SOURCE_DATE_EPOCH
+RUN touch file

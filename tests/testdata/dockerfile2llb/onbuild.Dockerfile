@@ -1,0 +1,2 @@
+FROM onbuild:1
+RUN echo after
