@@ -255,6 +255,17 @@ Status DoCopy(const Context& ctx, const std::string& src_root, const std::string
     }
   }
   KILN_ASSIGN_OR_RETURN(Params params, MakeParams(a, users));
+  // Paths the copy must find in its source (COPY --parents without wildcards).
+  for (const std::string& required : a.required_paths()) {
+    KILN_ASSIGN_OR_RETURN(std::string p, ResolveInRoot(src_root, CleanPath(required), false));
+    struct stat st;
+    if (lstat(p.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) {
+        return NotFound("\"" + CleanPath(required) + "\": not found");
+      }
+      return PathError(errno, "lstat", p);
+    }
+  }
   std::vector<std::string> matches{src};
   if (a.allowwildcard()) {
     KILN_ASSIGN_OR_RETURN(matches, ResolveWildcards(ctx, src_root, src, a.followsymlink()));

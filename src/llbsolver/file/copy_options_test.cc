@@ -268,6 +268,32 @@ TEST(CopyPatternsTest, MalformedPatternIsAnError) {
       << s.message();
 }
 
+TEST(CopyPatternsTest, RequiredPathsMustExistInTheSource) {
+  // COPY --parents dir/a.txt: the path is kept under the destination and must exist.
+  TempRoot src;
+  TempRoot dest;
+  WriteFile(src / "dir/a.txt", "a", 0644);
+  WriteFile(src / "dir/b.txt", "b", 0644);
+  pb::FileActionCopy a;
+  a.set_src("/");
+  a.set_dest("/out/");
+  a.set_mode(-1);
+  a.set_timestamp(-1);
+  a.set_dircopycontents(true);
+  a.set_createdestpath(true);
+  a.add_include_patterns("dir/a.txt");
+  a.add_required_paths("/dir/a.txt");
+  ASSERT_TRUE(Copy(Context::Background(), src.path(), dest.path(), a, UserResolver()).ok());
+  EXPECT_EQ(Tree(dest.path()), (Entries{"out/", "out/dir/", "out/dir/a.txt=a"}));
+
+  a.clear_include_patterns();
+  a.add_include_patterns("dir/missing.txt");
+  a.set_required_paths(0, "/dir/missing.txt");
+  Status s = Copy(Context::Background(), src.path(), dest.path(), a, UserResolver());
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_NE(s.message().find("\"/dir/missing.txt\": not found"), std::string::npos) << s.message();
+}
+
 // Destination entries in the way of the copy of /dir's contents to /out.
 TEST_F(CopyOptionsTest, ExistingEntriesOfAnotherKindAreReplacedOnlyWhenAsked) {
   struct Case {
