@@ -141,12 +141,40 @@ TEST_F(DockerfileTest, UnsupportedFrontendOptionsAreErrorsNotSilentDifferences) 
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("platform=linux/arm64: kiln builds for linux/amd64 only"), std::string::npos)
       << r.err;
-  for (const char* opt : {"context:base=docker-image://busybox"}) {
-    r = Build({"--opt", opt});
-    EXPECT_NE(r.exit_code, 0) << opt;
-    EXPECT_NE(r.err.find("is not supported by kiln's Dockerfile frontend yet"), std::string::npos)
-        << opt << ": " << r.err;
-  }
+  WriteFile(ctx_ + "/Dockerfile.ctx", "FROM top\n");
+  r = Build({"--opt", "context:top=oci-layout://store@sha256:" + std::string(64, 'a'), "--opt",
+             "filename=Dockerfile.ctx"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("oci-layout contexts are not supported by kiln yet"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(DockerfileTest, NamedContextsReplaceImagesStagesAndCopySources) {
+  // FROM alpine is served by a docker-image:// context, the "gen" stage by a local directory
+  // (less its own .dockerignore), and COPY --from=extra by another local.
+  std::string extra = MakeTempDir("kiln-df-extra");
+  std::string gen = MakeTempDir("kiln-df-gen");
+  WriteFile(extra + "/extra.txt", "extra\n");
+  WriteFile(gen + "/gen.txt", "generated\n");
+  WriteFile(gen + "/skip.txt", "ignored\n");
+  WriteFile(gen + "/.dockerignore", "skip.txt\n");
+  WriteFile(ctx_ + "/Dockerfile",
+            "FROM scratch AS gen\n"
+            "RUN never-runs\n"
+            "FROM alpine\n"
+            "COPY --from=gen / /gen/\n"
+            "COPY --from=extra extra.txt /\n"
+            "RUN ls /gen > /gen-list\n");
+  auto r = Build({"--local", "extra=" + extra, "--local", "gen=" + gen, "--opt",
+                  "context:alpine=docker-image://" + Busybox(), "--opt", "context:gen=local:gen",
+                  "--opt", "context:extra=local:extra"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/extra.txt"), "extra\n");
+  EXPECT_EQ(ReadFile(out_ + "/gen/gen.txt"), "generated\n");
+  EXPECT_EQ(ReadFile(out_ + "/gen-list"), "gen.txt\n");
+  EXPECT_NE(r.err.find("[context alpine] " + Busybox()), std::string::npos) << r.err;
+  std::filesystem::remove_all(extra);
+  std::filesystem::remove_all(gen);
 }
 
 TEST_F(DockerfileTest, FrontendRunOptionsReachEveryRun) {

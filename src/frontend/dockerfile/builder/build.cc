@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "frontend/dockerfile/builder/named_context.h"
 #include "frontend/dockerfile/builder/options.h"
 #include "frontend/dockerfile/dockerfile2llb/convert.h"
 #include "frontend/dockerfile/dockerignore.h"
@@ -48,28 +49,21 @@ bool IsStandardSyntax(const std::string& ref) {
   return tag == "latest" || tag.rfind("1", 0) == 0;
 }
 
-// BuildKit's frontend options this frontend does not implement yet: an error naming them rather
-// than a build that silently differs. Empty values are what some clients send by default.
+// The platform option: kiln builds linux/amd64 only so far, so another platform is an error
+// rather than a build that silently differs.
 Status CheckUnsupportedOptions(const std::map<std::string, std::string>& opts) {
-  for (const auto& [k, v] : opts) {
-    bool unsupported = false;
-    if (k.rfind("context:", 0) == 0) unsupported = true;
-    if (k == "platform" && !v.empty()) {
-      size_t start = 0;
-      while (start <= v.size()) {
-        size_t end = std::min(v.find(',', start), v.size());
-        std::string p = v.substr(start, end - start);
-        if (p != "linux/amd64" && p != "linux/x86_64" && p != "linux/amd64/v1") {
-          return Unimplemented("frontend option platform=" + v +
-                               ": kiln builds for linux/amd64 only so far");
-        }
-        start = end + 1;
-      }
+  auto it = opts.find("platform");
+  if (it == opts.end() || it->second.empty()) return Status::Ok();
+  const std::string& v = it->second;
+  size_t start = 0;
+  while (start <= v.size()) {
+    size_t end = std::min(v.find(',', start), v.size());
+    std::string p = v.substr(start, end - start);
+    if (p != "linux/amd64" && p != "linux/x86_64" && p != "linux/amd64/v1") {
+      return Unimplemented("frontend option platform=" + v +
+                           ": kiln builds for linux/amd64 only so far");
     }
-    if (unsupported) {
-      return Unimplemented("frontend option " + k + (v.empty() ? "" : "=" + v) +
-                           " is not supported by kiln's Dockerfile frontend yet");
-    }
+    start = end + 1;
   }
   return Status::Ok();
 }
@@ -152,6 +146,8 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
     KILN_ASSIGN_OR_RETURN(auto r, bridge.ResolveImageConfig(ctx, ref, ro));
     return ResolvedImage{r.digest, r.config};
   };
+  NamedContexts contexts(ctx, bridge, opts, co.resolve_image);
+  co.named_context = [&](const std::string& name) { return contexts.Load(name); };
   SourceRange where;
   auto conv = Dockerfile2LLB(*dockerfile, co, &where);
   if (!conv.ok()) {

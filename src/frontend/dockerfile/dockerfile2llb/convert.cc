@@ -282,12 +282,30 @@ Result<Converter::PinnedImage> Converter::ResolveImage(const std::string& name) 
   return img;
 }
 
+Result<std::optional<NamedContext>> Converter::NamedContextFor(const std::string& name) const {
+  if (!opts_.named_context) return std::optional<NamedContext>();
+  return opts_.named_context(name);
+}
+
 Status Converter::Build(Stage& s) {
   if (s.built) return Status::Ok();
   if (s.building)
     return At(*s.from, InvalidArgument("circular dependency detected on stage: " + s.display));
   s.building = true;
   const Node& from = *s.from;
+  if (!s.name.empty()) {
+    // A named context of the stage's name replaces the whole stage.
+    KILN_ASSIGN_AT(from, std::optional<NamedContext> nc, NamedContextFor(s.name));
+    if (nc) {
+      s.state = nc->state;
+      if (nc->config) {
+        KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(*nc->config));
+      }
+      s.building = false;
+      s.built = true;
+      return Status::Ok();
+    }
+  }
   KILN_ASSIGN_AT(from, Flags f, ParseFlags(from));
   if (auto p = f.Get("platform")) {
     KILN_ASSIGN_AT(from, std::string plat, Expand(*p, MetaEnv()));
@@ -309,7 +327,13 @@ Status Converter::Build(Stage& s) {
     s.ignore_cache = opts_.no_cache->empty();
     for (const auto& name : *opts_.no_cache) s.ignore_cache |= Lower(name) == s.name;
   }
-  if (Stage* dep = FindStage(base, s.index); dep != nullptr && Lower(base) == dep->name) {
+  Stage* base_stage = FindStage(base, s.index);
+  if (base_stage != nullptr && Lower(base) != base_stage->name) base_stage = nullptr;
+  std::optional<NamedContext> base_context;
+  if (base_stage == nullptr && Lower(base) != "scratch") {
+    KILN_ASSIGN_AT(from, base_context, NamedContextFor(base));
+  }
+  if (Stage* dep = base_stage) {
     KILN_RETURN_IF_ERROR(Build(*dep));
     s.state = dep->state;
     s.image = dep->image;
@@ -319,6 +343,12 @@ Status Converter::Build(Stage& s) {
     s.build_args = dep->build_args;
   } else if (Lower(base) == "scratch") {
     s.state = llb::State::Scratch();
+  } else if (base_context) {
+    s.cmd_total++;  // counted as BuildKit does, though the context's op is not numbered
+    s.state = base_context->state;
+    if (base_context->config) {
+      KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(*base_context->config));
+    }
   } else {
     KILN_ASSIGN_AT(from, PinnedImage img, ResolveImage(base));
     KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(img.config));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "frontend/dockerfile/parser/parser.h"
+#include "llb/builder.h"
 #include "pb/ops.pb.h"
 #include "util/status.h"
 
@@ -22,6 +23,13 @@ namespace kiln::dockerfile {
 struct ResolvedImage {
   std::string digest;  // pins FROM to what the reference resolved to
   std::string config;  // the image config JSON
+};
+
+// A named context (frontend option context:NAME=...): what FROM NAME, COPY --from=NAME and
+// RUN --mount=from=NAME use instead of a stage or an image of that name.
+struct NamedContext {
+  llb::State state;
+  std::optional<std::string> config;  // the image config JSON, for docker-image:// contexts
 };
 
 struct ConvertOptions {
@@ -33,6 +41,8 @@ struct ConvertOptions {
   std::vector<std::string> context_excludes;      // from .dockerignore
   std::string dockerfile_name = "Dockerfile";     // for error messages
   std::function<Result<ResolvedImage>(const std::string& ref)> resolve_image;
+  // The named context for a name, nullopt when none is given (unset: none ever is).
+  std::function<Result<std::optional<NamedContext>>(const std::string& name)> named_context;
   // no-cache: nullopt caches everything; an empty list re-runs every stage; else the stages
   // named (case-insensitive).
   std::optional<std::vector<std::string>> no_cache;

@@ -19,15 +19,24 @@ llb::State Converter::ContextState() {
 
 // --from: a stage by name or index, else an image.
 Result<llb::State> Converter::FromState(Stage& s, const std::string& ref) {
+  bool numeric = !ref.empty() && std::all_of(ref.begin(), ref.end(), ::isdigit);
+  if (numeric) {
+    size_t i = ref.size() > 6 ? stages_.size() : std::strtoul(ref.c_str(), nullptr, 10);
+    if (i >= stages_.size()) return InvalidArgument("invalid stage index " + ref);
+  }
   if (Stage* dep = FindStage(ref, s.index)) {
     KILN_RETURN_IF_ERROR(Build(*dep));
     return dep->state;
   }
   for (const auto& other : stages_) {
-    if (!other.name.empty() && other.name == Lower(ref)) {
-      return InvalidArgument("stage \"" + ref + "\" is defined after it is used");
+    if ((!other.name.empty() && other.name == Lower(ref)) || numeric) {
+      return InvalidArgument("cannot copy from stage \"" + ref +
+                             "\", it needs to be defined before current stage \"" +
+                             (stages_.size() > 1 ? s.display : s.name) + "\"");
     }
   }
+  KILN_ASSIGN_OR_RETURN(std::optional<NamedContext> nc, NamedContextFor(ref));
+  if (nc) return nc->state;
   KILN_ASSIGN_OR_RETURN(PinnedImage img, ResolveImage(ref));
   return llb::State::Image(img.ref, "linux/amd64");
 }
@@ -125,8 +134,14 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
 
   llb::State src = ContextState();
   if (auto from = f.Get("from")) {
-    KILN_ASSIGN_OR_RETURN(std::string fr, Expand(*from, env));
-    KILN_ASSIGN_OR_RETURN(src, FromState(s, fr));
+    // BuildKit resolves --from before any variable is known: no expansion.
+    auto expanded = ShellLex(pr_.escape_token).ProcessWord(*from, {});
+    if (!expanded.ok() || *expanded != *from) {
+      return InvalidArgument(
+          "variable expansion is not supported for --from, define a new stage with FROM using "
+          "ARG from global scope as a workaround");
+    }
+    KILN_ASSIGN_OR_RETURN(src, FromState(s, *from));
   }
   const bool link = f.Bool("link") && chmod.empty();
   llb::FileOpBuilder fb(link ? llb::State::Scratch() : s.state);

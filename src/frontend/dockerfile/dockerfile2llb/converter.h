@@ -106,6 +106,8 @@ class Converter {
     std::string config;
   };
   Result<PinnedImage> ResolveImage(const std::string& name) const;
+  // The named context given for `name`, if any.
+  Result<std::optional<NamedContext>> NamedContextFor(const std::string& name) const;
 
   // The progress name of a step: "[stage 2/5] " + text; each call takes the stage's next number.
   std::string StepName(Stage& s, const std::string& text);

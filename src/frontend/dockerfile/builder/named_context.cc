@@ -1,0 +1,96 @@
+#include "frontend/dockerfile/builder/named_context.h"
+
+#include "frontend/dockerfile/dockerignore.h"
+#include "registry/reference.h"
+
+namespace kiln::dockerfile {
+
+Result<std::optional<NamedContext>> NamedContexts::Load(const std::string& name) {
+  auto ref = registry::ParseReference(name);
+  if (!ref.ok()) {
+    return InvalidArgument("invalid context name " + name + ": " + ref.status().message());
+  }
+  std::string familiar = ref->Familiar();
+  const std::string latest = ":latest";
+  if (familiar.size() > latest.size() &&
+      familiar.compare(familiar.size() - latest.size(), latest.size(), latest) == 0) {
+    familiar.resize(familiar.size() - latest.size());
+  }
+  std::string key = familiar + "::linux/amd64";
+  auto it = opts_.find("context:" + key);
+  if (it == opts_.end()) {
+    key = familiar;
+    it = opts_.find("context:" + key);
+  }
+  if (it == opts_.end()) return std::optional<NamedContext>();
+  const std::string& value = it->second;
+  size_t colon = value.find(':');
+  if (colon == std::string::npos) {
+    return InvalidArgument("invalid context specifier " + value + " for " + key);
+  }
+  std::string kind = value.substr(0, colon);
+  std::string rest = value.substr(colon + 1);
+  if (kind.rfind("git@", 0) == 0) kind = "git";
+  if (kind == "docker-image") {
+    if (rest.rfind("//", 0) == 0) rest = rest.substr(2);
+    KILN_ASSIGN_OR_RETURN(NamedContext nc, LoadImage(key, rest));
+    return std::optional<NamedContext>(std::move(nc));
+  }
+  if (kind == "local") {
+    KILN_ASSIGN_OR_RETURN(NamedContext nc, LoadLocal(key, rest));
+    return std::optional<NamedContext>(std::move(nc));
+  }
+  if (kind == "git" || kind == "http" || kind == "https" || kind == "oci-layout" ||
+      kind == "input") {
+    return Unimplemented("named context " + key + "=" + value + ": " + kind +
+                         " contexts are not supported by kiln yet");
+  }
+  return InvalidArgument("unsupported context source " + kind + " for " + key);
+}
+
+Result<NamedContext> NamedContexts::LoadImage(const std::string& key, const std::string& ref) {
+  NamedContext nc;
+  if (ref == "scratch") return nc;
+  KILN_ASSIGN_OR_RETURN(registry::Reference parsed, registry::ParseReference(ref));
+  KILN_ASSIGN_OR_RETURN(ResolvedImage resolved, resolve_(parsed.String()));
+  std::string pinned = parsed.String();
+  if (parsed.digest.empty() && !resolved.digest.empty()) pinned += "@" + resolved.digest;
+  nc.state =
+      llb::State::Image(pinned, "linux/amd64").WithCustomName("[context " + key + "] " + ref);
+  nc.config = resolved.config;
+  return nc;
+}
+
+Result<NamedContext> NamedContexts::LoadLocal(const std::string& key, const std::string& local) {
+  if (local.empty()) return InvalidArgument("invalid context specifier local: for " + key);
+  // The local's own .dockerignore first, alone.
+  llb::State::LocalOptions il;
+  il.session_id = bridge_.session_id();
+  il.follow_paths = {std::string(kDockerignoreName)};
+  il.shared_key_hint = "context:" + key + "-" + std::string(kDockerignoreName);
+  KILN_ASSIGN_OR_RETURN(
+      auto def, llb::State::Local(local, il)
+                    .WithCustomName("[context " + key + "] load " + std::string(kDockerignoreName))
+                    .Marshal());
+  KILN_ASSIGN_OR_RETURN(frontend::SolveResult res, bridge_.Solve(ctx_, def));
+  std::vector<std::string> excludes;
+  if (res.ref) {
+    auto data = bridge_.ReadFile(ctx_, res.ref, std::string(kDockerignoreName), 0, 0);
+    if (data.ok() && !data->empty()) {
+      auto patterns = ReadDockerignore(*data);
+      if (!patterns.ok()) {
+        return patterns.status().Annotate("failed parsing " + std::string(kDockerignoreName));
+      }
+      excludes = std::move(*patterns);
+    }
+  }
+  llb::State::LocalOptions lo;
+  lo.session_id = bridge_.session_id();
+  lo.shared_key_hint = local;
+  lo.exclude_patterns = std::move(excludes);
+  NamedContext nc;
+  nc.state = llb::State::Local(local, lo).WithCustomName("[context " + key + "] load from client");
+  return nc;
+}
+
+}  // namespace kiln::dockerfile

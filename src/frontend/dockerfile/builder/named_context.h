@@ -1,0 +1,43 @@
+#pragma once
+// Named contexts (frontend options `context:NAME=VALUE`, buildx --build-context), loaded as
+// BuildKit's dockerui does: NAME is matched in Docker's familiar form without ":latest"
+// ("docker.io/library/alpine:latest" and "alpine" are the same), first with the platform
+// ("context:alpine::linux/amd64"), then without. Values:
+//   docker-image://REF   an image (its config is the stage's base config); docker-image://scratch
+//   local:NAME           the client's local directory NAME, less its own .dockerignore
+// git, http(s), oci-layout:// and input: values are clear "not supported yet" errors.
+// Not thread-safe; one per frontend Solve.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "frontend/dockerfile/dockerfile2llb/convert.h"
+#include "frontend/frontend.h"
+#include "util/context.h"
+
+namespace kiln::dockerfile {
+
+class NamedContexts {
+ public:
+  // `resolve` gives an image's digest and config (the converter's resolve_image).
+  NamedContexts(const Context& ctx, frontend::FrontendLLBBridge& bridge,
+                const std::map<std::string, std::string>& opts,
+                std::function<Result<ResolvedImage>(const std::string& ref)> resolve)
+      : ctx_(ctx), bridge_(bridge), opts_(opts), resolve_(std::move(resolve)) {}
+
+  // The context given for `name`, nullopt when none is.
+  Result<std::optional<NamedContext>> Load(const std::string& name);
+
+ private:
+  Result<NamedContext> LoadImage(const std::string& key, const std::string& ref);
+  Result<NamedContext> LoadLocal(const std::string& key, const std::string& local);
+
+  const Context& ctx_;
+  frontend::FrontendLLBBridge& bridge_;
+  const std::map<std::string, std::string>& opts_;
+  std::function<Result<ResolvedImage>(const std::string& ref)> resolve_;
+};
+
+}  // namespace kiln::dockerfile
