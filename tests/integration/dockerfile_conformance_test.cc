@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -26,8 +27,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Written into Dockerfiles, case.json strings and the case's top-level files before the build.
-constexpr char kRegistryPlaceholder[] = "@REGISTRY@";
+// Placeholders replaced in case.json strings and the case's top-level files before the build:
+// @REGISTRY@ (the fixture registry, 127.0.0.1:PORT) and @BUSYBOX_DIGEST@ (the busybox manifest's
+// digest there).
+using Placeholders = std::map<std::string, std::string>;
 
 const std::set<std::string>& KnownKeys() {
   static const std::set<std::string> keys = {
@@ -70,25 +73,25 @@ std::string TestName(const ::testing::TestParamInfo<Case>& info) {
   return n;
 }
 
-std::string ReplaceAll(std::string s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
-    s.replace(at, from.size(), to);
+std::string ReplaceAll(std::string s, const Placeholders& with) {
+  for (const auto& [from, to] : with) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+      s.replace(at, from.size(), to);
+    }
   }
   return s;
 }
 
-json Substitute(const json& j, const std::string& host) {
-  if (j.is_string()) return ReplaceAll(j.get<std::string>(), kRegistryPlaceholder, host);
+json Substitute(const json& j, const Placeholders& with) {
+  if (j.is_string()) return ReplaceAll(j.get<std::string>(), with);
   if (j.is_array()) {
     json out = json::array();
-    for (const auto& v : j) out.push_back(Substitute(v, host));
+    for (const auto& v : j) out.push_back(Substitute(v, with));
     return out;
   }
   if (j.is_object()) {
     json out = json::object();
-    for (const auto& [k, v] : j.items()) {
-      out[ReplaceAll(k, kRegistryPlaceholder, host)] = Substitute(v, host);
-    }
+    for (const auto& [k, v] : j.items()) out[ReplaceAll(k, with)] = Substitute(v, with);
     return out;
   }
   return j;
@@ -125,10 +128,14 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
       setup_error_ = "registry: " + registry_->error();
       return;
     }
-    if (registry_->PushFixtureImages({"busybox"}).is_discarded()) {
+    json images = registry_->PushFixtureImages({"busybox"});
+    if (images.is_discarded()) {
       setup_error_ = "fixture images: " + registry_->error();
       return;
     }
+    placeholders_ = {
+        {"@REGISTRY@", registry_->host()},
+        {"@BUSYBOX_DIGEST@", JsonStr(JsonAt(images, {"images", "busybox", "digest"}))}};
     daemon_ = new Daemon();
     // The entitlements are granted only to builds that ask with --allow (a case's "args").
     if (!daemon_->Start({"--debug", "--allow-insecure-entitlement", "network.host",
@@ -172,8 +179,7 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
       if (name == "case.json" || name == "context") continue;
       ASSERT_TRUE(e.is_regular_file())
           << name << ": only files and context/ belong at a case's top";
-      WriteFile(df_dir_ + "/" + name,
-                ReplaceAll(ReadFile(e.path().string()), kRegistryPlaceholder, registry_->host()));
+      WriteFile(df_dir_ + "/" + name, ReplaceAll(ReadFile(e.path().string()), placeholders_));
     }
     std::error_code ec;
     if (fs::exists(case_dir + "/context")) {
@@ -366,6 +372,7 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
   static RegistryFixture* registry_;
   static Daemon* daemon_;
   static std::string setup_error_;
+  static Placeholders placeholders_;
   std::string work_, df_dir_, ctx_dir_;
   size_t log_offset_ = 0;
   pid_t agent_pid_ = -1;
@@ -374,6 +381,7 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
 RegistryFixture* DockerfileConformance::registry_ = nullptr;
 Daemon* DockerfileConformance::daemon_ = nullptr;
 std::string DockerfileConformance::setup_error_;
+Placeholders DockerfileConformance::placeholders_;
 
 TEST_P(DockerfileConformance, Case) {
   const Case& c = GetParam();
@@ -382,7 +390,7 @@ TEST_P(DockerfileConformance, Case) {
   for (const auto& [k, v] : raw.items()) {
     EXPECT_TRUE(KnownKeys().contains(k)) << "unknown key \"" << k << "\" in case.json";
   }
-  json spec = Substitute(raw, registry_->host());
+  json spec = Substitute(raw, placeholders_);
   if (spec.contains("skip")) GTEST_SKIP() << JsonStr(spec["skip"]);
   ASSERT_TRUE(fs::exists(c.path + "/Dockerfile") || spec.contains("opts"))
       << "a case needs a Dockerfile (or opts naming another file)";
