@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.h"
@@ -159,7 +161,7 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
     log_offset_ = daemon_->Log().size();
   }
   void TearDown() override {
-    if (agent_pid_ > 0) kill(agent_pid_, SIGTERM);
+    if (agent_pid_ > 0) StopAgent();
     if (HasFailure() && daemon_ != nullptr) {
       std::string log = daemon_->Log();
       log = log.substr(std::min(log_offset_, log.size()));
@@ -213,6 +215,17 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
       agent_pid_ = static_cast<pid_t>(strtol(r.out.c_str() + at + 14, nullptr, 10));
       args->push_back("--ssh");
       args->push_back("default=" + sock);
+    }
+  }
+
+  // ssh-agent unlinks its socket as it exits: wait for that (up to 5 s) so that removing the
+  // case's directory does not race with it.
+  void StopAgent() {
+    kill(agent_pid_, SIGTERM);
+    struct stat st;
+    std::string sock = work_ + "/agent.sock";
+    for (int i = 0; i < 100 && lstat(sock.c_str(), &st) == 0; i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
 
