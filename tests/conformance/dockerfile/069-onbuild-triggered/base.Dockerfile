@@ -1,0 +1,3 @@
+FROM @REGISTRY@/busybox
+ONBUILD RUN echo triggered > /t
+ONBUILD COPY a.txt /
