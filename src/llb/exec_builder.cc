@@ -133,6 +133,18 @@ State ExecBuilder::Output(const std::string& dest) const {
   auto input_of = [&](const State& s) { return AddInput(*n, s); };
   pb::ExecOp* e = n->op.mutable_exec();
   *e = exec_;
+  // As BuildKit's llb: mount points the run created are removed from its result, and the first
+  // ssh mount is the default agent socket.
+  e->mutable_meta()->set_removemountstubsrecursive(true);
+  if (ssh_mounts_ > 0) {
+    bool has_sock = false;
+    for (const auto& kv : e->meta().env()) has_sock |= kv.rfind("SSH_AUTH_SOCK=", 0) == 0;
+    for (const auto& x : mounts_) {
+      if (has_sock || x.mount.mounttype() != pb::SSH) continue;
+      e->mutable_meta()->add_env("SSH_AUTH_SOCK=" + x.mount.dest());
+      has_sock = true;
+    }
+  }
   int64_t next_output = 0;
   pb::Mount* root = e->add_mounts();
   root->set_dest("/");

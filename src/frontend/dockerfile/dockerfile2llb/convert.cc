@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "frontend/dockerfile/dockerfile2llb/config_values.h"
 #include "frontend/dockerfile/dockerfile2llb/converter.h"
 #include "registry/reference.h"
 #include "util/go_duration.h"
@@ -171,6 +172,13 @@ Status Converter::SplitStages() {
       s.from = &n;
       if (n.next.size() == 3 && Lower(n.next[1]) == "as") {
         s.name = Lower(n.next[2]);
+        bool valid = !s.name.empty() && s.name[0] >= 'a' && s.name[0] <= 'z' &&
+                     s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") ==
+                         std::string::npos;
+        if (!valid) {
+          return At(n, InvalidArgument("invalid name for build stage: " + GoQuote(n.next[2]) +
+                                       ", name can't start with a number or contain symbols"));
+        }
       } else if (n.next.size() != 1) {
         return At(n, InvalidArgument("FROM requires either one or three arguments"));
       }
@@ -405,8 +413,8 @@ Status Converter::DispatchOne(Stage& s, const Node& n) {
     for (size_t i = 0; i + 1 < n.next.size(); i += 3) {
       KILN_ASSIGN_OR_RETURN(std::string key, Expand(n.next[i], env));
       KILN_ASSIGN_OR_RETURN(std::string val, Expand(n.next[i + 1], env));
+      // Every pair is expanded with the environment from before the instruction.
       s.image.SetEnv(key, val);
-      env = StageEnv(s);
       hist += " " + key + "=" + val;
     }
     s.image.AddHistory(hist, true);
@@ -458,8 +466,9 @@ Status Converter::DispatchOne(Stage& s, const Node& n) {
     }
     if (v == "cmd") {
       s.image.SetCmd(args);
+      s.cmd_set = true;
     } else {
-      s.image.SetEntrypoint(args);
+      s.image.SetEntrypoint(args, s.cmd_set);
     }
     s.image.AddHistory(Upper(v) + " " + GoQuotedList(args), true);
     return Status::Ok();
@@ -472,13 +481,15 @@ Status Converter::DispatchOne(Stage& s, const Node& n) {
     return Status::Ok();
   }
   if (v == "expose") {
-    std::vector<std::string> ports;
-    for (const auto& w : n.next) {
-      KILN_ASSIGN_OR_RETURN(std::string p, Expand(w, env));
-      if (p.find('/') == std::string::npos) p += "/tcp";
-      s.image.AddExposedPort(p);
-      ports.push_back(p);
+    // The words are sorted as written, then expanded (several fields each) and parsed.
+    std::vector<std::string> words = n.next, specs;
+    std::sort(words.begin(), words.end());
+    for (const auto& w : words) {
+      KILN_ASSIGN_OR_RETURN(std::vector<std::string> fields, lex_.ProcessWords(w, env));
+      specs.insert(specs.end(), fields.begin(), fields.end());
     }
+    KILN_ASSIGN_OR_RETURN(std::vector<std::string> ports, ParsePorts(specs));
+    for (const auto& p : ports) s.image.AddExposedPort(p);
     s.image.AddHistory("EXPOSE " + GoList(ports), true);
     return Status::Ok();
   }
@@ -496,6 +507,7 @@ Status Converter::DispatchOne(Stage& s, const Node& n) {
   if (v == "stopsignal") {
     if (n.next.size() != 1) return InvalidArgument("STOPSIGNAL requires exactly one argument");
     KILN_ASSIGN_OR_RETURN(std::string sig, Expand(n.next[0], env));
+    KILN_RETURN_IF_ERROR(CheckSignal(sig));
     s.image.SetStopSignal(sig);
     s.image.AddHistory("STOPSIGNAL " + sig, true);
     return Status::Ok();

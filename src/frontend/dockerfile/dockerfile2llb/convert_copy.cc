@@ -19,21 +19,21 @@ llb::State Converter::ContextState() {
 
 // --from: a stage by name or index, else an image.
 Result<llb::State> Converter::FromState(Stage& s, const std::string& ref) {
-  bool numeric = !ref.empty() && std::all_of(ref.begin(), ref.end(), ::isdigit);
-  if (numeric) {
+  // Any stage, before or after this one, by name or index (built first; a cycle is an error),
+  // else a named context, else an image.
+  Stage* dep = nullptr;
+  if (!ref.empty() && std::all_of(ref.begin(), ref.end(), ::isdigit)) {
     size_t i = ref.size() > 6 ? stages_.size() : std::strtoul(ref.c_str(), nullptr, 10);
     if (i >= stages_.size()) return InvalidArgument("invalid stage index " + ref);
+    dep = &stages_[i];
+  } else {
+    for (auto& other : stages_) {
+      if (!other.name.empty() && other.name == Lower(ref)) dep = &other;
+    }
   }
-  if (Stage* dep = FindStage(ref, s.index)) {
+  if (dep != nullptr) {
     KILN_RETURN_IF_ERROR(Build(*dep));
     return dep->state;
-  }
-  for (const auto& other : stages_) {
-    if ((!other.name.empty() && other.name == Lower(ref)) || numeric) {
-      return InvalidArgument("cannot copy from stage \"" + ref +
-                             "\", it needs to be defined before current stage \"" +
-                             (stages_.size() > 1 ? s.display : s.name) + "\"");
-    }
   }
   KILN_ASSIGN_OR_RETURN(std::optional<NamedContext> nc, NamedContextFor(ref));
   if (nc) return nc->state;
@@ -126,9 +126,16 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
   if (!chmod.empty()) KILN_RETURN_IF_ERROR(ApplyChmod(chmod, common));
   if (!chown.empty()) *common.mutable_owner() = ChownFromSpec(chown);
   for (const auto& ex : f.All("exclude")) common.add_exclude_patterns(ex);
-  if (f.Get("checksum") && !f.Get("checksum")->empty()) {
-    // Only URL sources carry a checksum (ADD --checksum).
-    return InvalidArgument("checksum requires HTTP(S) or Git sources");
+  if (auto sum = f.Get("checksum"); sum && !sum->empty()) {
+    // BuildKit's checks: one source, and a URL.
+    if (paths.size() + docs.size() != 1) {
+      return InvalidArgument("checksum can't be specified for multiple sources");
+    }
+    const std::string& src = paths.empty() ? std::string() : paths[0];
+    if (src.rfind("http://", 0) != 0 && src.rfind("https://", 0) != 0 &&
+        src.rfind("git@", 0) != 0 && src.rfind("git://", 0) != 0) {
+      return InvalidArgument("checksum requires HTTP(S) or Git sources");
+    }
   }
   const bool parents = f.Bool("parents");
 

@@ -154,8 +154,12 @@ Status Converter::RunMount(Stage& s, llb::ExecBuilder& e, const std::string& spe
     std::string k = Lower(field.substr(0, eq));
     if (k == "dst" || k == "destination") k = "target";
     if (k == "src") k = "source";
+    size_t dollar = field.find('$', eq == std::string::npos ? field.size() : eq + 1);
     if (eq == std::string::npos) {
       kv[k] = "true";
+    } else if (k == "from" && dollar != std::string::npos && dollar != field.size() - 1) {
+      return InvalidArgument(
+          "'from' doesn't support variable expansion, define alias stage instead");
     } else {
       KILN_ASSIGN_OR_RETURN(kv[k], Expand(field.substr(eq + 1), StageEnv(s)));
     }

@@ -88,7 +88,7 @@ TEST(ConvertTest, HistoryTextsAreBuildKits) {
   EXPECT_EQ(
       got,
       (std::vector<std::string>{
-          "WORKDIR /app", "EXPOSE [80/tcp 53/udp]", "VOLUME [/data /cache]", "SHELL [/bin/sh -ec]",
+          "WORKDIR /app", "EXPOSE [53/udp 80/tcp]", "VOLUME [/data /cache]", "SHELL [/bin/sh -ec]",
           "HEALTHCHECK {Test:[CMD-SHELL true] Interval:5s Timeout:0s StartPeriod:0s "
           "StartInterval:0s Retries:2}",
           "ENTRYPOINT [\"/bin/app\" \"a b\"]", "CMD [\"/bin/sh\" \"-ec\" \"echo hi\"]"}));

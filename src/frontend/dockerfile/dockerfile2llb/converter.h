@@ -65,6 +65,7 @@ struct Stage {
   int cmd_total = 0;
   int cmd_index = 0;
   bool in_onbuild = false;  // dispatching a base image's ONBUILD trigger
+  bool cmd_set = false;     // CMD was given in this stage (ENTRYPOINT then keeps it)
   // Filled by Build.
   bool built = false;
   bool building = false;

@@ -84,11 +84,14 @@ std::string ImageConfig::User() const { return String(j_["config"], "User"); }
 void ImageConfig::SetUser(const std::string& user) { Config()["User"] = user; }
 std::vector<std::string> ImageConfig::Shell() const { return Strings(j_["config"], "Shell"); }
 void ImageConfig::SetShell(const std::vector<std::string>& shell) { Config()["Shell"] = shell; }
-void ImageConfig::SetCmd(const std::vector<std::string>& cmd) { Config()["Cmd"] = cmd; }
+void ImageConfig::SetCmd(const std::vector<std::string>& cmd) {
+  Config()["Cmd"] = cmd;
+  Config()["ArgsEscaped"] = true;  // as BuildKit (Docker's image spec still reads it)
+}
 
-void ImageConfig::SetEntrypoint(const std::vector<std::string>& ep) {
+void ImageConfig::SetEntrypoint(const std::vector<std::string>& ep, bool keep_cmd) {
   Config()["Entrypoint"] = ep;
-  Config()["Cmd"] = nullptr;
+  if (!keep_cmd) Config()["Cmd"] = nullptr;
 }
 
 void ImageConfig::SetLabel(const std::string& key, const std::string& value) {

@@ -34,7 +34,8 @@ class ImageConfig {
   std::vector<std::string> Shell() const;  // empty: the default /bin/sh -c
   void SetShell(const std::vector<std::string>& shell);
   void SetCmd(const std::vector<std::string>& cmd);
-  void SetEntrypoint(const std::vector<std::string>& ep);  // also resets Cmd, as Docker does
+  // Also resets Cmd, as Docker does, unless the stage set Cmd itself (`keep_cmd`).
+  void SetEntrypoint(const std::vector<std::string>& ep, bool keep_cmd);
   void SetLabel(const std::string& key, const std::string& value);
   void AddExposedPort(const std::string& port);  // "80/tcp"
   void AddVolume(const std::string& path);

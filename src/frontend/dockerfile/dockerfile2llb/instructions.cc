@@ -58,6 +58,14 @@ Status CheckInstruction(const Node& n) {
     }
   } else if (v == "maintainer" || v == "workdir" || v == "user" || v == "stopsignal") {
     if (args != 1) return ExactlyOne(v);
+  } else if (v == "onbuild" && !n.children.empty()) {
+    std::string trigger = Upper(n.children[0].value);
+    if (trigger == "ONBUILD") {
+      return InvalidArgument("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+    }
+    if (trigger == "MAINTAINER" || trigger == "FROM") {
+      return InvalidArgument(trigger + " isn't allowed as an ONBUILD trigger");
+    }
   } else if (v == "onbuild" || v == "healthcheck" || v == "expose" || v == "volume" ||
              v == "shell") {
     if (args == 0 && (v != "onbuild" || n.children.empty())) return AtLeastOne(v);
