@@ -153,6 +153,8 @@ Result<Digest> ChecksumHostPath(const Context& ctx, const std::string& resolved,
                                 const std::string& display, const ChecksumOptions& opts) {
   struct stat st;
   if (lstat(resolved.c_str(), &st) != 0) {
+    // As BuildKit: the path inside the ref, never the host path.
+    if (errno == ENOENT || errno == ENOTDIR) return NotFound("\"" + display + "\": not found");
     return ErrnoStatus(errno, "checksum " + display);
   }
   Hasher hasher(ctx, opts);
@@ -223,7 +225,7 @@ Result<Digest> Checksum(const Context& ctx, const std::string& root, std::string
   std::string clean = CleanPath("/" + std::string(path));
   if (opts.wildcard && HasMeta(clean)) return ChecksumWildcard(ctx, root, clean, opts);
   KILN_ASSIGN_OR_RETURN(std::string resolved, ResolveInRoot(root, clean, opts.follow_links));
-  return ChecksumHostPath(ctx, resolved, clean + " in " + root, opts);
+  return ChecksumHostPath(ctx, resolved, clean, opts);
 }
 
 Result<Digest> ChecksumCache::Checksum(const Context& ctx, const std::string& root_id,

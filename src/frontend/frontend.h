@@ -4,6 +4,7 @@
 // gateway frontend (gateway.v0) implement Frontend; llbsolver implements the bridge.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,10 +45,17 @@ class FrontendLLBBridge {
   virtual Result<std::string> ReadFile(const Context& ctx, const solver::OpResultPtr& ref,
                                        const std::string& path, int64_t offset = 0,
                                        int64_t length = 0) = 0;
-  virtual Result<ResolvedImageConfig> ResolveImageConfig(
-      const Context& ctx, const std::string& ref, const ResolveImageConfigOptions& opts) = 0;
+  virtual Result<ResolvedImageConfig> ResolveImageConfig(const Context& ctx, const std::string& ref,
+                                                         const ResolveImageConfigOptions& opts) = 0;
   // The session of the build's client: frontends put it on the local sources they read.
   virtual std::string session_id() const = 0;
+  // Runs `body` as a step of the build's progress named `name` (started now, completed or
+  // failed with body's status), e.g. "[internal] load metadata for docker.io/library/x:1".
+  // The default only runs body.
+  virtual Status WithProgress(const std::string& name, const std::function<Status()>& body) {
+    (void)name;
+    return body();
+  }
 };
 
 class Frontend {
@@ -60,7 +68,9 @@ class Frontend {
 // Frontends built into the daemon, by name ("dockerfile.v0", "gateway.v0").
 class Registry {
  public:
-  void Register(const std::string& name, std::shared_ptr<Frontend> f) { frontends_[name] = std::move(f); }
+  void Register(const std::string& name, std::shared_ptr<Frontend> f) {
+    frontends_[name] = std::move(f);
+  }
   // The frontend, or an error telling which ones exist.
   Result<std::shared_ptr<Frontend>> Get(const std::string& name) const;
 

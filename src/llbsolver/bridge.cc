@@ -69,6 +69,20 @@ Result<std::string> Bridge::ReadFile(const Context& ctx, const solver::OpResultP
 // Resolved as the docker-image source does, with the build's sessions for credentials. The
 // digest is what the reference points to (an index or a manifest), as BuildKit answers, so a
 // frontend can pin FROM to it.
+Status Bridge::WithProgress(const std::string& name, const std::function<Status()>& body) {
+  // A vertex of its own: the digest of the name and this bridge, so repeated notes of one build
+  // are one vertex and two builds never share it.
+  solver::VertexEvent v;
+  v.digest =
+      Digest::FromBytes(name + "\n" + std::to_string(reinterpret_cast<uintptr_t>(this))).str();
+  v.name = name;
+  solver::VertexProgress progress(&job_->progress(), std::move(v));
+  progress.Started();
+  Status st = body();
+  progress.Completed(false, st);
+  return st;
+}
+
 Result<frontend::ResolvedImageConfig> Bridge::ResolveImageConfig(
     const Context& ctx, const std::string& ref, const frontend::ResolveImageConfigOptions& opts) {
   pb::SourceOp op;

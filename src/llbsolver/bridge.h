@@ -39,6 +39,7 @@ class Bridge final : public frontend::FrontendLLBBridge {
       const Context& ctx, const std::string& ref,
       const frontend::ResolveImageConfigOptions& opts) override;
   std::string session_id() const override { return session_id_; }
+  Status WithProgress(const std::string& name, const std::function<Status()>& body) override;
 
  private:
   BridgeDeps deps_;

@@ -102,6 +102,10 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
                            ": external frontend images are not supported by kiln yet (only the "
                            "standard docker/dockerfile:1 syntax, served by the built-in frontend)");
     }
+    // Said in the progress output: the image is not pulled, kiln's own frontend serves it.
+    KILN_RETURN_IF_ERROR(bridge.WithProgress(
+        "[internal] syntax " + syntax->value + ": served by kiln's built-in Dockerfile frontend",
+        [] { return Status::Ok(); }));
   }
 
   // .dockerignore: the Dockerfile's own, else the context's.
@@ -143,8 +147,14 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
     p.set_architecture("amd64");
     ro.platform = p;
     ro.resolve_mode = resolve_mode;
-    KILN_ASSIGN_OR_RETURN(auto r, bridge.ResolveImageConfig(ctx, ref, ro));
-    return ResolvedImage{r.digest, r.config};
+    ResolvedImage out;
+    KILN_RETURN_IF_ERROR(
+        bridge.WithProgress("[internal] load metadata for " + ref, [&]() -> Status {
+          KILN_ASSIGN_OR_RETURN(auto r, bridge.ResolveImageConfig(ctx, ref, ro));
+          out = ResolvedImage{r.digest, r.config};
+          return Status::Ok();
+        }));
+    return out;
   };
   NamedContexts contexts(ctx, bridge, opts, co.resolve_image);
   co.named_context = [&](const std::string& name) { return contexts.Load(name); };
