@@ -108,7 +108,14 @@ State State::IgnoreCache() const {
   return State(n, index_);
 }
 
-Result<pb::Definition> State::Marshal() const {
+State State::WithLocation(std::vector<std::pair<int, int>> lines) const {
+  if (!node_) return *this;
+  auto n = std::make_shared<Node>(*node_);
+  n->location = std::move(lines);
+  return State(n, index_);
+}
+
+Result<pb::Definition> State::Marshal(const SourceFile* source) const {
   pb::Definition def;
   std::map<const Node*, std::string> done;  // node -> digest
   std::set<std::string> added;
@@ -127,6 +134,15 @@ Result<pb::Definition> State::Marshal() const {
     if (added.insert(dgst).second) {
       def.add_def(bytes);
       if (n->meta.ByteSizeLong() > 0) (*def.mutable_metadata())[dgst] = n->meta;
+      if (source != nullptr && !n->location.empty()) {
+        pb::Location* loc = (*def.mutable_source()->mutable_locations())[dgst].add_locations();
+        loc->set_sourceindex(0);
+        for (const auto& [start, end] : n->location) {
+          pb::Range* r = loc->add_ranges();
+          r->mutable_start()->set_line(start);
+          r->mutable_end()->set_line(end);
+        }
+      }
     }
     return dgst;
   };
@@ -137,6 +153,12 @@ Result<pb::Definition> State::Marshal() const {
     in->set_index(index_);
   }
   def.add_def(Deterministic(terminal));
+  if (source != nullptr && def.has_source()) {
+    pb::SourceInfo* info = def.mutable_source()->add_infos();
+    info->set_filename(source->filename);
+    info->set_data(source->data);
+    info->set_language(source->language);
+  }
   return def;
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pb/ops.pb.h"
@@ -38,12 +39,24 @@ class State {
   static State Diff(const State& lower, const State& upper, const std::string& custom_name = "");
 
   bool scratch() const { return node_ == nullptr; }
+  // Whether both states are the same output of the same op.
+  bool SameAs(const State& other) const { return node_ == other.node_ && index_ == other.index_; }
   // Sets llb.customname on the op that produces this state.
   State WithCustomName(const std::string& name) const;
   State IgnoreCache() const;
 
-  // The definition whose result is this state.
-  Result<pb::Definition> Marshal() const;
+  // Marks the op that produces this state as coming from these lines (1-based, inclusive) of
+  // the source file given to Marshal: errors of that op then show those lines.
+  State WithLocation(std::vector<std::pair<int, int>> lines) const;
+
+  // The source file ops' locations refer to (BuildKit's pb.SourceInfo).
+  struct SourceFile {
+    std::string filename;
+    std::string data;
+    std::string language;  // "Dockerfile"
+  };
+  // The definition whose result is this state; with `source`, its source map too.
+  Result<pb::Definition> Marshal(const SourceFile* source = nullptr) const;
 
  private:
   friend class FileOpBuilder;

@@ -1,9 +1,9 @@
 #include "llbsolver/llbsolver.h"
 
-#include "llbsolver/exec_meta.h"
-
 #include <functional>
 #include <map>
+
+#include "llbsolver/exec_meta.h"
 
 namespace kiln::llbsolver {
 
@@ -33,7 +33,32 @@ Result<solver::Edge> LLBSolver::Load(const llb::LoadedDefinition& def) {
   return solver::Edge{root, static_cast<int>(def.root_index)};
 }
 
-Result<solver::OpResultPtr> LLBSolver::Solve(const Context& ctx, const std::shared_ptr<solver::Job>& job,
+namespace {
+
+// The failing vertex's lines from the definition's source map (a Dockerfile's instruction), as
+// BuildKit attaches them, unless the error already names its source.
+Status WithSourceOf(const Status& err, const pb::Definition& def) {
+  const std::string& vertex = err.details().vertex;
+  if (vertex.empty() || !err.details().sources.empty() || !def.has_source()) return err;
+  auto it = def.source().locations().find(vertex);
+  if (it == def.source().locations().end()) return err;
+  Status out = err;
+  for (const pb::Location& loc : it->second.locations()) {
+    if (loc.sourceindex() < 0 || loc.sourceindex() >= def.source().infos_size()) continue;
+    const pb::SourceInfo& info = def.source().infos(loc.sourceindex());
+    SourceLocation src{info.filename(), info.data(), {}};
+    for (const pb::Range& r : loc.ranges()) {
+      src.ranges.emplace_back(r.start().line(), r.end().line());
+    }
+    out = out.WithSource(std::move(src));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<solver::OpResultPtr> LLBSolver::Solve(const Context& ctx,
+                                             const std::shared_ptr<solver::Job>& job,
                                              const pb::Definition& def,
                                              const std::vector<std::string>& entitlements) {
   // A definition with only a terminal op and no input is an empty (scratch) result.
@@ -45,9 +70,12 @@ Result<solver::OpResultPtr> LLBSolver::Solve(const Context& ctx, const std::shar
     }
   }
   KILN_ASSIGN_OR_RETURN(auto loaded, llb::LoadDefinition(def));
-  for (const auto& [dgst, lo] : loaded.ops) KILN_RETURN_IF_ERROR(ValidateEntitlements(lo.op, entitlements));
+  for (const auto& [dgst, lo] : loaded.ops)
+    KILN_RETURN_IF_ERROR(ValidateEntitlements(lo.op, entitlements));
   KILN_ASSIGN_OR_RETURN(auto edge, Load(loaded));
-  return solver_->Build(ctx, job, edge);
+  auto result = solver_->Build(ctx, job, edge);
+  if (result.ok()) return result;
+  return WithSourceOf(result.status(), def);
 }
 
 }  // namespace kiln::llbsolver

@@ -176,8 +176,13 @@ Result<std::shared_ptr<Solver::KeyInfo>> Solver::CacheKey(const Context& ctx,
       ki.selector = dep.selector;
       if (dep.content_digest) {
         KILN_ASSIGN_OR_RETURN(OpResultPtr r, EdgeResult(c, job, in));
-        KILN_ASSIGN_OR_RETURN(Digest d, dep.content_digest(c, r));
-        ki.input_key = "content:" + d.str();
+        auto d = dep.content_digest(c, r);
+        if (!d.ok()) {
+          // The op's own failure (a missing copy source): it shows on this vertex.
+          st->progress.Completed(false, d.status());
+          return d.status().WithVertex(v.digest);
+        }
+        ki.input_key = "content:" + d->str();
       } else {
         KILN_ASSIGN_OR_RETURN(auto in_info, CacheKey(c, job, Attach(job, in.vertex)));
         ki.input_key = in_info->OutputKey(in.index);

@@ -235,10 +235,17 @@ TEST_F(DockerfileTest, ErrorsPointAtTheLine) {
             std::string::npos)
       << r.err;
 
-  WriteFile(ctx_ + "/Dockerfile", "FROM " + Busybox() + "\nRUN exit 7\n");
+  // A failing RUN, and a COPY of a missing file, point at their lines too.
+  WriteFile(ctx_ + "/Dockerfile", "FROM " + Busybox() + "\nRUN true\nRUN exit 7\n");
   r = Build({});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("did not complete successfully: exit code: 7"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("   2 |     RUN true\n   3 | >>> RUN exit 7\n"), std::string::npos) << r.err;
+  WriteFile(ctx_ + "/Dockerfile", "FROM scratch\nCOPY nothere.txt /\n");
+  r = Build({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("\"/nothere.txt\": not found"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("   2 | >>> COPY nothere.txt /\n"), std::string::npos) << r.err;
 
   std::filesystem::remove(ctx_ + "/Dockerfile");
   r = Build({});

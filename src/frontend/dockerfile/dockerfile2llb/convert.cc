@@ -148,7 +148,9 @@ Result<ConvertResult> Converter::Run(SourceRange* error_range) {
   KILN_RETURN_IF_ERROR(Build(*target));
   for (const auto& [k, v] : opts_.labels) target->image.SetLabel(k, v);
   ConvertResult res;
-  KILN_ASSIGN_OR_RETURN(res.definition, target->state.Marshal());
+  // The source map: each op's instruction lines, so an op's error shows them.
+  llb::State::SourceFile source{opts_.dockerfile_name, std::string(dockerfile_), "Dockerfile"};
+  KILN_ASSIGN_OR_RETURN(res.definition, target->state.Marshal(&source));
   res.image_config = target->image.Dump();
   return res;
 }
@@ -365,8 +367,9 @@ Status Converter::Build(Stage& s) {
     if (!s.image.HasLayers()) {
       s.state = llb::State::Scratch();
     } else {
-      s.state =
-          llb::State::Image(img.ref, "linux/amd64").WithCustomName(StepName(s, "FROM " + img.ref));
+      s.state = llb::State::Image(img.ref, "linux/amd64")
+                    .WithCustomName(StepName(s, "FROM " + img.ref))
+                    .WithLocation({{from.start_line, from.end_line}});
     }
   }
   s.image.SetHistoryTime(epoch_);
@@ -396,8 +399,18 @@ Status Converter::Build(Stage& s) {
   return Status::Ok();
 }
 
+llb::State Converter::Located(const llb::State& state) const {
+  if (where_ == nullptr) return state;
+  return state.WithLocation({{where_->start_line, where_->end_line}});
+}
+
 Status Converter::Dispatch(Stage& s, const Node& n, const Node& where) {
+  const llb::State before = s.state;
+  const Node* outer = where_;
+  where_ = &where;
   Status st = DispatchOne(s, n);
+  if (st.ok() && !s.state.SameAs(before)) s.state = Located(s.state);
+  where_ = outer;
   if (!st.ok() && st.message().rfind(opts_.dockerfile_name + ":", 0) == 0) return st;
   return At(where, st);
 }
@@ -612,7 +625,7 @@ Result<ConvertResult> Dockerfile2LLB(std::string_view dockerfile, const ConvertO
     if (error_range != nullptr) *error_range = r;
     return parsed.status();
   }
-  convert_internal::Converter c(opts, *parsed);
+  convert_internal::Converter c(opts, *parsed, dockerfile);
   return c.Run(error_range);
 }
 

@@ -200,6 +200,7 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
   std::string label = StepName(s, text);
   llb::State copied = fb.Result(label);
   if (s.ignore_cache) copied = copied.IgnoreCache();
+  if (link) copied = Located(copied);  // the merge below is located by Dispatch
   if (link) {
     // --link: the copy is made on an empty layer and merged onto the stage, so its cache does
     // not depend on what is below it (BuildKit's linked copy; the merge is named LINK ...).

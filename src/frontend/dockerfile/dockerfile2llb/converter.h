@@ -79,8 +79,8 @@ struct Stage {
 
 class Converter {
  public:
-  Converter(const ConvertOptions& opts, const ParseResult& pr)
-      : opts_(opts), pr_(pr), lex_(pr.escape_token) {}
+  Converter(const ConvertOptions& opts, const ParseResult& pr, std::string_view dockerfile)
+      : opts_(opts), pr_(pr), dockerfile_(dockerfile), lex_(pr.escape_token) {}
 
   Result<ConvertResult> Run(SourceRange* error_range);
 
@@ -117,6 +117,8 @@ class Converter {
   std::string CommandText(const Stage& s, const std::string& original, bool raw) const;
 
   Status Build(Stage& s);
+  // `state` marked as coming from the instruction being converted.
+  llb::State Located(const llb::State& state) const;
 
   Status Dispatch(Stage& s, const Node& n, const Node& where);
 
@@ -141,6 +143,8 @@ class Converter {
 
   const ConvertOptions& opts_;
   const ParseResult& pr_;
+  std::string_view dockerfile_;  // the text, for the definition's source map
+  const Node* where_ = nullptr;  // the instruction being converted, for op locations
   ShellLex lex_;
   SourceRange* error_range_ = nullptr;
   std::vector<Stage> stages_;

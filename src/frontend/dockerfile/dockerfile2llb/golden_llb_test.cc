@@ -102,6 +102,16 @@ std::string Render(const std::string& dockerfile) {
     p.PrintToString(op, &body);
     out += "op " + std::to_string(i) + " <- [" + inputs + "]\n  " + body + "\n";
     if (!meta.empty()) out += "  meta " + meta + "\n";
+    if (auto l = r->definition.source().locations().find(dgst);
+        l != r->definition.source().locations().end()) {
+      for (const auto& loc : l->second.locations()) {
+        for (const auto& range : loc.ranges()) {
+          out += "  at " + r->definition.source().infos(loc.sourceindex()).filename() + ":" +
+                 std::to_string(range.start().line()) + "-" + std::to_string(range.end().line()) +
+                 "\n";
+        }
+      }
+    }
   }
   auto cfg = nlohmann::json::parse(r->image_config);
   out += "config " + cfg.dump(2) + "\n";
