@@ -180,9 +180,9 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
     fs::create_directories(ctx_dir_);
     for (const auto& e : fs::directory_iterator(case_dir)) {
       std::string name = e.path().filename().string();
-      if (name == "case.json" || name == "context") continue;
+      if (name == "case.json" || name == "context" || name == "locals") continue;
       ASSERT_TRUE(e.is_regular_file())
-          << name << ": only files and context/ belong at a case's top";
+          << name << ": only files, context/ and locals/ belong at a case's top";
       WriteFile(df_dir_ + "/" + name, ReplaceAll(ReadFile(e.path().string()), placeholders_));
     }
     std::error_code ec;
@@ -191,10 +191,23 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
                fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
       ASSERT_FALSE(ec) << "copy context: " << ec.message();
     }
+    // locals/NAME/: more local directories, each passed as --local NAME=DIR (named contexts
+    // `context:x=local:NAME`).
+    if (fs::exists(case_dir + "/locals")) {
+      for (const auto& e : fs::directory_iterator(case_dir + "/locals")) {
+        std::string name = e.path().filename().string();
+        std::string dir = work_ + "/locals/" + name;
+        fs::create_directories(dir);
+        fs::copy(e.path(), dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+        ASSERT_FALSE(ec) << "copy locals/" << name << ": " << ec.message();
+        local_flags_.insert(local_flags_.end(), {"--local", name + "=" + dir});
+      }
+    }
   }
 
   // --opt, --secret, --ssh and raw arguments every build of the case gets.
   void CommonFlags(const json& spec, std::vector<std::string>* args) {
+    args->insert(args->end(), local_flags_.begin(), local_flags_.end());
     AddOpts(JsonAt(spec, {"opts"}), args);
     for (const auto& a : Strings(JsonAt(spec, {"args"}))) args->push_back(a);
     const json& secrets = JsonAt(spec, {"secrets"});
@@ -309,6 +322,9 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
     if (want.contains("gid")) {
       EXPECT_EQ(want["gid"], json(st.st_gid)) << "gid";
     }
+    if (want.contains("mtime")) {
+      EXPECT_EQ(want["mtime"], json(st.st_mtim.tv_sec)) << "mtime";
+    }
   }
 
   void CheckProgress(const json& spec, const std::string& err) {
@@ -389,6 +405,7 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
   static std::string setup_error_;
   static Placeholders placeholders_;
   std::string work_, df_dir_, ctx_dir_;
+  std::vector<std::string> local_flags_;  // --local NAME=DIR for the case's locals/NAME/
   size_t log_offset_ = 0;
   pid_t agent_pid_ = -1;
 };
