@@ -83,7 +83,13 @@ Result<ModeSet> ModeSet::Parse(std::string_view s) {
         } else if (c == 'x') {
           perm |= 0111;
         } else if (c == 'X') {
-          x_if_exec = x_if_exec || op == '+';  // BSD ignores X for '-' and '='
+          // As the dchapes-mode BuildKit uses: X is conditional for '+' and '=', and removes
+          // x like 'x' for '-'.
+          if (op == '-') {
+            perm |= 0111;
+          } else {
+            x_if_exec = true;
+          }
         } else if (c == 's') {
           if (special_ok) perm |= 06000;
         } else if (c == 't') {

@@ -1,11 +1,13 @@
 #pragma once
 // ModeSet: a chmod(1) mode string, as COPY --chmod passes in FileActionCopy.modeStr, applied to
-// the mode of each copied entry the way fsutil does (BSD setmode semantics, umask 0):
+// the mode of each copied entry the way fsutil does (BSD setmode semantics, as the dchapes-mode
+// BuildKit vendors; umask 0):
 //
 //   "0755", "4755"     absolute octal: replaces all permission and special bits
 //   "u+x", "go-w"      add or remove bits for user/group/other/all ("a"; none given = all)
 //   "a=rX,u+w"         '=' sets exactly; clauses are separated by ','
-//   "+X"               execute only if the entry is a directory or already executable by anyone
+//   "+X", "a=rX"       execute only if the entry is a directory or already executable by anyone
+//                      ("-X" removes x), as the dchapes-mode BuildKit vendors
 //   "u+s", "+t"        setuid/setgid and sticky bits ("o" alone ignores them)
 //   "g=u", "go=u-w"    copy another class's bits, then adjust
 //

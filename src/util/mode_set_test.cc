@@ -38,10 +38,12 @@ INSTANTIATE_TEST_SUITE_P(
         ApplyCase{"u=rw", kFile | 04755, 0655},
         // '=' with no class clears everything but the sticky bit.
         ApplyCase{"=", kDir | 01777, 01000}, ApplyCase{"=r", kFile | 0755, 0444},
-        // X: only for directories and already executable files, and only with '+' (BSD).
+        // X: with '+' and '=', only for directories and already executable files; with '-'
+        // it removes x (the dchapes-mode BuildKit vendors).
         ApplyCase{"+X", kFile | 0644, 0644}, ApplyCase{"+X", kFile | 0744, 0755},
-        ApplyCase{"+X", kDir | 0600, 0711}, ApplyCase{"a-X", kFile | 0755, 0755},
-        ApplyCase{"a=rX", kDir | 0700, 0444},
+        ApplyCase{"+X", kDir | 0600, 0711}, ApplyCase{"a-X", kFile | 0755, 0644},
+        ApplyCase{"a=rX", kDir | 0700, 0555}, ApplyCase{"a=rX", kFile | 0700, 0555},
+        ApplyCase{"a=rX", kFile | 0600, 0444},
         // Copying another class.
         ApplyCase{"g=u", kFile | 0640, 0660}, ApplyCase{"u=rwx,go=u-w", kFile | 0000, 0755},
         ApplyCase{"o+g", kFile | 0650, 0655}, ApplyCase{"go-u", kFile | 0777, 0700},

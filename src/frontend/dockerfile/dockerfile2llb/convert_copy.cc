@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "frontend/dockerfile/dockerfile2llb/converter.h"
+#include "frontend/dockerfile/parser/heredoc.h"
 #include "util/mode_set.h"
 
 namespace kiln::dockerfile::convert_internal {
@@ -84,13 +85,13 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
   // heredoc sources are kept aside and copied after the paths.
   std::vector<std::string> paths;
   std::vector<const Heredoc*> docs;
+  size_t next_doc = 0;  // the parser's heredocs, in the order of their words
   for (size_t i = 0; i < n.next.size(); i++) {
     const std::string& w = n.next[i];
     const Heredoc* hd = nullptr;
-    if (!n.json && i + 1 < n.next.size()) {
-      for (const auto& h : n.heredocs) {
-        if (w == "<<" + h.name || w == "<<-" + h.name) hd = &h;
-      }
+    if (!n.json && i + 1 < n.next.size() && next_doc < n.heredocs.size()) {
+      KILN_ASSIGN_OR_RETURN(std::optional<Heredoc> word, internal::ParseHeredocWord(w));
+      if (word && word->name == n.heredocs[next_doc].name) hd = &n.heredocs[next_doc++];
     }
     if (hd != nullptr) {
       docs.push_back(hd);
