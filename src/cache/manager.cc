@@ -131,6 +131,7 @@ Status Manager::Init() {
   KILN_RETURN_IF_ERROR(
       db_->Exec("CREATE INDEX IF NOT EXISTS refs_chain_id ON refs (chain_id) WHERE chain_id != ''"));
   KILN_RETURN_IF_ERROR(InitBlobs());
+  KILN_RETURN_IF_ERROR(InitValues());
   // Repair: snapshots without a committed ref row are leftovers of a crash; rows whose
   // snapshot is gone are dropped.
   KILN_ASSIGN_OR_RETURN(auto recs, LoadAll());
@@ -345,6 +346,7 @@ Result<std::vector<UsageInfo>> Manager::Prune(const Context& ctx, const PruneOpt
         KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("DELETE FROM refs WHERE id=?"));
         KILN_RETURN_IF_ERROR(st.Bind(1, u.rec.id).Run());
         KILN_RETURN_IF_ERROR(ForgetBlobs(u.rec.id));
+        KILN_RETURN_IF_ERROR(ForgetValues(u.rec.id));
       }
       checksums_.Forget(u.rec.id);
       KILN_RETURN_IF_ERROR(sn_->Remove(u.rec.snapshot));

@@ -57,6 +57,13 @@ struct BlobRecord {
   std::string source;
 };
 
+// A string value recorded for a ref (Manager::SetValue).
+struct RefValue {
+  std::string ref_id;
+  std::string key;
+  std::string value;
+};
+
 // The variant of a blob that came from a registry with the image the ref was unpacked from.
 inline constexpr std::string_view kPulledBlobVariant = "pulled";
 
@@ -173,6 +180,14 @@ class Manager {
   Result<std::vector<BlobRecord>> Blobs(const std::string& id);
   Status SetBlob(const std::string& id, const BlobRecord& blob);
 
+  // String values kept for committed ref `id` (BuildKit's ref metadata): `value` under `key`,
+  // replacing an earlier one, found again by SearchValues(search) when `search` is not empty.
+  // Rows go with the ref when it is pruned.
+  Status SetValue(const std::string& id, const std::string& key, const std::string& value,
+                  const std::string& search = "");
+  // The values recorded with this search term, of refs that still exist, oldest ref first.
+  Result<std::vector<RefValue>> SearchValues(const std::string& search);
+
   // Ids of all committed refs (for sweeping the cache key store).
   Result<std::vector<std::string>> ListIDs();
 
@@ -186,6 +201,8 @@ class Manager {
   Status Init();
   Status InitBlobs();  // blobs.cc
   Status ForgetBlobs(const std::string& id);
+  Status InitValues();  // ref_values.cc
+  Status ForgetValues(const std::string& id);
   Status AddColumnIfMissing(const std::string& name, const std::string& decl,
                             const std::string& table = "refs");
   Status Insert(const RefRecord& rec);
