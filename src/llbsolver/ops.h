@@ -10,6 +10,7 @@
 #include "llb/definition.h"
 #include "session/session.h"
 #include "solver/types.h"
+#include "source/http.h"
 #include "source/image.h"
 #include "source/local.h"
 #include "worker/worker.h"
@@ -21,6 +22,7 @@ struct OpDeps {
   session::Manager* sessions = nullptr;
   source::LocalSource* local = nullptr;
   source::ImageSource* images = nullptr;
+  source::HttpSource* http = nullptr;
   // Registry credentials for a job: asked lazily, per host, of the job's sessions and the
   // daemon's config. May be empty (anonymous unless the config has credentials).
   std::function<registry::CredentialsFn(const Context&, const std::vector<std::string>&)>
@@ -30,6 +32,7 @@ struct OpDeps {
 Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& op, const OpDeps& deps);
 
 std::shared_ptr<solver::Op> NewSourceOp(const pb::Op& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewHttpSourceOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewFileOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewMergeOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewDiffOp(const pb::Op& op, const OpDeps& deps);
