@@ -10,6 +10,7 @@
 #include "llb/definition.h"
 #include "session/session.h"
 #include "solver/types.h"
+#include "source/git.h"
 #include "source/http.h"
 #include "source/image.h"
 #include "source/local.h"
@@ -23,6 +24,7 @@ struct OpDeps {
   source::LocalSource* local = nullptr;
   source::ImageSource* images = nullptr;
   source::HttpSource* http = nullptr;
+  source::GitSource* git = nullptr;
   // Registry credentials for a job: asked lazily, per host, of the job's sessions and the
   // daemon's config. May be empty (anonymous unless the config has credentials).
   std::function<registry::CredentialsFn(const Context&, const std::vector<std::string>&)>
@@ -33,6 +35,7 @@ Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& op, const OpDeps&
 
 std::shared_ptr<solver::Op> NewSourceOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewHttpSourceOp(const pb::Op& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewGitSourceOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewFileOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewMergeOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewDiffOp(const pb::Op& op, const OpDeps& deps);

@@ -1,0 +1,57 @@
+#pragma once
+// The git:// source (BuildKit's source/git), over Debian's git binary. The cache key is the
+// commit the ref resolves to on the remote (`git ls-remote`; a full commit id needs no
+// request). A miss fetches that ref shallowly into a bare repository kept per remote under the
+// source's root (one fetch per remote at a time) and checks the commit out into a new ref:
+// the whole tree, a subdir's contents, or, with git.keepgitdir, a work tree with its own .git.
+// Thread-safe.
+
+#include <chrono>
+#include <string>
+
+#include "cache/manager.h"
+#include "solver/progress.h"
+#include "source/git_identifier.h"
+#include "util/keyed_mutex.h"
+
+namespace kiln::source {
+
+struct GitSourceOptions {
+  // Longest a single git command (ls-remote, fetch, checkout) may take.
+  std::chrono::milliseconds command_timeout{std::chrono::minutes(10)};
+};
+
+struct GitResolved {
+  std::string ref;     // the full ref that matched ("refs/heads/main"), or the commit asked for
+  std::string sha;     // what it points to (a tag object for an annotated tag)
+  std::string commit;  // the commit to check out
+  std::string key;     // the cache key part (GitCacheKey)
+};
+
+class GitSource {
+ public:
+  GitSource(std::string root, cache::Manager* cache, GitSourceOptions opts = {})
+      : root_(std::move(root)), cache_(cache), opts_(opts) {}
+
+  // Resolves the identifier's ref on the remote; an unknown ref or a commit that does not
+  // match git.checksum is an error naming the remote.
+  Result<GitResolved> Resolve(const Context& ctx, const GitIdentifier& id);
+
+  // Fetches the resolved commit (unless the remote's repository has it) and checks it out.
+  Result<cache::ImmutableRef> Checkout(const Context& ctx, const GitIdentifier& id,
+                                       const GitResolved& r, solver::VertexProgress* progress);
+
+ private:
+  Result<std::string> EnsureRepo(const Context& ctx, const GitIdentifier& id);
+  Status Fetch(const Context& ctx, const std::string& repo, const GitIdentifier& id,
+               const GitResolved& r);
+  Status CheckoutInto(const Context& ctx, const std::string& repo, const std::string& dir,
+                      const GitIdentifier& id, const GitResolved& r);
+
+  std::string root_;
+  cache::Manager* cache_;
+  GitSourceOptions opts_;
+  KeyedMutex remotes_;  // one fetch or checkout per remote repository at a time
+};
+
+}  // namespace kiln::source
