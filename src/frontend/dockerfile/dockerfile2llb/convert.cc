@@ -10,6 +10,7 @@
 
 #include "frontend/dockerfile/dockerfile2llb/flags.h"
 #include "frontend/dockerfile/dockerfile2llb/image_config.h"
+#include "frontend/dockerfile/dockerfile2llb/remote_source.h"
 #include "frontend/dockerfile/shell/lex.h"
 #include "llb/builder.h"
 #include "llb/exec_builder.h"
@@ -834,9 +835,14 @@ class Converter {
         fb.Copy(hf.Result(), "/" + hd->name, dest, base);
         continue;
       }
-      if (add &&
-          (w.rfind("http://", 0) == 0 || w.rfind("https://", 0) == 0 || w.rfind("git@", 0) == 0)) {
-        return Unimplemented("ADD from a URL (" + w + ") is not supported by kiln yet");
+      KILN_ASSIGN_OR_RETURN(
+          std::optional<RemoteCopy> remote,
+          RemoteCopyFor(w, RemoteCopyOptions{add, words.size(), f.Get("checksum").value_or(""),
+                                             f.BoolIfGiven("keep-git-dir"),
+                                             StepName(s, step, Text(n)), base}));
+      if (remote) {
+        fb.Copy(remote->source, remote->path, dest, remote->copy);
+        continue;
       }
       fb.Copy(src, CleanPath("/" + w), dest, base);
     }
