@@ -154,7 +154,6 @@ Result<HttpResult> HttpSource::Download(const Context& ctx, const HttpIdentifier
                                         const std::vector<Known>& known,
                                         solver::VertexProgress* progress) {
   KILN_ASSIGN_OR_RETURN(cache::MutableRef mut, cache_->New(ctx, nullptr, "http url " + id.url));
-  mut.SetRecordType("source.http");
   KILN_ASSIGN_OR_RETURN(auto mount, mut.Mount());
   std::string dir = mount->path();
   int fd = open((dir + "/" + kTempName).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
