@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include "registry/testing/http_server.h"
 #include "source/git_cli.h"
 #include "source/testing/temp_cache.h"
 
@@ -185,6 +188,41 @@ TEST_F(GitSourceTest, MistakesAreClearErrors) {
   EXPECT_NE(g.status().message().find("resolve file://" + root_ + "/no-such-repo: git ls-remote"),
             std::string::npos)
       << g.status().message();
+}
+
+TEST_F(GitSourceTest, AHangingRemoteTimesOutOrIsCancelled) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  registry::testing::TestHttpServer server([&](const registry::testing::TestRequest&) {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait_for(l, std::chrono::seconds(20), [&] { return release; });
+    return registry::testing::TestResponse{500, {}, "", true};
+  });
+  GitIdentifier id = Id("main");
+  id.remote = server.url() + "/repo.git";
+  GitSourceOptions o;
+  o.command_timeout = std::chrono::seconds(1);
+  GitSource quick(root_ + "/git2", tc_.cache(), o);
+  auto r = quick.Resolve(Context::Background(), id);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kDeadlineExceeded) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("git ls-remote: no answer within 1 s"), std::string::npos);
+
+  Context ctx = Context::Background().Child();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ctx.Cancel(Cancelled("build cancelled"));
+  });
+  auto c = src_->Resolve(ctx, id);
+  canceller.join();
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kCancelled) << c.status().ToString();
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
 }
 
 TEST(GitIdentifierTest, ParsesTheIdentifierAndAttrsAsBuildKit) {
