@@ -91,6 +91,15 @@ Result<GitResolved> GitSource::Resolve(const Context& ctx, const GitIdentifier& 
     r.key = GitCacheKey(id, r.sha, r.ref);
     return r;
   }
+  if (id.fetch_by_commit) {
+    // The checksum is trusted as the commit: no ls-remote; a short ref names a branch.
+    r.ref = id.ref.empty()                ? id.checksum
+            : StartsWith(id.ref, "refs/") ? id.ref
+                                          : "refs/heads/" + id.ref;
+    r.sha = r.commit = id.checksum;
+    r.key = GitCacheKey(id, r.sha, r.ref);
+    return r;
+  }
   std::string ref = id.ref;
   if (ref.empty()) {
     auto head = RunGit(ctx, run, {"ls-remote", "--symref", "--", id.remote, "HEAD"});
@@ -182,21 +191,19 @@ Status GitSource::Fetch(const Context& ctx, const std::string& repo, const GitId
   auto have = [&](const std::string& obj) {
     return RunGit(ctx, run, {"cat-file", "-e", obj}).ok();
   };
-  bool by_commit = IsCommitSha(r.ref);
-  if (have(r.sha)) {
-    // An earlier fetch brought it: point the local ref at it for a kept .git.
-    if (!by_commit) return RunGit(ctx, run, {"update-ref", r.ref, r.sha}).status();
-    return Status::Ok();
-  }
+  // A named ref is kept pointing at what it resolved to (a kept .git fetches it by name).
+  auto point_ref = [&]() {
+    if (IsCommitSha(r.ref)) return Status::Ok();
+    return RunGit(ctx, run, {"update-ref", r.ref, r.sha}).status();
+  };
+  if (have(r.sha)) return point_ref();  // an earlier fetch brought it
   unlink((repo + "/shallow.lock").c_str());
   std::vector<std::string> args = {"fetch", "--depth=1", "--no-tags", "--force", "origin"};
+  bool by_commit = id.fetch_by_commit || IsCommitSha(r.ref);
   args.push_back(by_commit ? r.sha : r.ref + ":" + r.ref);
   Status fetched = RunGit(ctx, run, args).status();
   if (!fetched.ok()) return fetched.Annotate("fetch " + Redacted(id.remote));
-  if (have(r.sha)) {
-    if (!by_commit) return RunGit(ctx, run, {"update-ref", r.ref, r.sha}).status();
-    return Status::Ok();
-  }
+  if (have(r.sha)) return point_ref();
   // The ref moved since it was resolved: ask for the resolved commit itself.
   Status again = RunGit(ctx, run, {"fetch", "--depth=1", "origin", r.sha}).status();
   if (!again.ok() || !have(r.sha)) {
@@ -205,8 +212,7 @@ Status GitSource::Fetch(const Context& ctx, const std::string& repo, const GitId
                     "be fetched",
                     Redacted(id.remote), r.ref, r.sha));
   }
-  if (!by_commit) return RunGit(ctx, run, {"update-ref", r.ref, r.sha}).status();
-  return Status::Ok();
+  return point_ref();
 }
 
 Status GitSource::CheckoutInto(const Context& ctx, const std::string& repo, const std::string& dir,

@@ -1,6 +1,7 @@
 #include "source/git_identifier.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "util/git_url.h"
 
@@ -56,6 +57,11 @@ Result<GitIdentifier> ParseGit(const pb::SourceOp& op) {
   }
   if (id.ref.rfind('-', 0) == 0) {
     return InvalidArgument("source \"" + ident + "\": invalid git ref \"" + id.ref + "\"");
+  }
+  if (!id.checksum.empty() && !std::all_of(id.checksum.begin(), id.checksum.end(),
+                                           [](unsigned char c) { return std::isxdigit(c) != 0; })) {
+    return InvalidArgument("source \"" + ident + "\": invalid checksum " + id.checksum +
+                           " for Git URL, expected hex commit hash");
   }
   if (id.fetch_by_commit && !IsCommitSha(id.checksum)) {
     return InvalidArgument("source \"" + ident +

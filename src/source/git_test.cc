@@ -160,6 +160,25 @@ TEST_F(GitSourceTest, MtimeCommitGivesEveryFileTheCommitTime) {
   EXPECT_EQ(std::to_string(st.st_mtime), Git({"log", "-1", "--format=%ct", "main"}));
 }
 
+TEST_F(GitSourceTest, FetchByCommitTrustsTheChecksumWithoutAskingTheRemote) {
+  std::string first = Git({"rev-parse", "main~1"});
+  GitIdentifier id = Id("main");
+  id.fetch_by_commit = true;
+  id.checksum = first;
+  GitIdentifier unreachable = id;
+  unreachable.remote = "file://" + root_ + "/no-such-repo";
+  auto offline = src_->Resolve(Context::Background(), unreachable);
+  ASSERT_TRUE(offline.ok()) << offline.status().ToString();
+  EXPECT_EQ(offline->ref, "refs/heads/main");
+  EXPECT_EQ(offline->sha, first);
+
+  auto r = src_->Resolve(Context::Background(), id);
+  ASSERT_TRUE(r.ok());
+  auto ref = src_->Checkout(Context::Background(), id, *r, nullptr);
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  EXPECT_EQ(List((*ref->Mount())->path()), (std::vector<std::string>{"a.txt"}));
+}
+
 TEST_F(GitSourceTest, MistakesAreClearErrors) {
   auto missing = src_->Resolve(Context::Background(), Id("nope"));
   ASSERT_FALSE(missing.ok());
@@ -257,6 +276,11 @@ TEST(GitIdentifierTest, ParsesTheIdentifierAndAttrsAsBuildKit) {
   (*bad.mutable_attrs())["git.mtime"] = "checkout";
   (*bad.mutable_attrs())["git.bundle"] = "x";
   EXPECT_EQ(ParseGit(bad).status().code(), Code::kUnimplemented);
+  bad.clear_attrs();
+  (*bad.mutable_attrs())["git.checksum"] = "not-hex";
+  EXPECT_NE(ParseGit(bad).status().message().find(
+                "invalid checksum not-hex for Git URL, expected hex commit hash"),
+            std::string::npos);
   bad.set_identifier("git://h:bad/r.git");
   bad.clear_attrs();
   EXPECT_FALSE(ParseGit(bad).ok());
