@@ -84,19 +84,12 @@ TEST_F(RemoteAddTest, AddUrlDownloadsOnceAndRevalidatesWithTheEtag) {
   files.files["/files/pinned.bin"] = {"pinned bytes", "\"p1\""};
   TestHttpServer server([&](const TestRequest& r) { return files.Serve(r); });
   std::string pinned = Digest::FromBytes("pinned bytes").str();
-  std::string df =
-      "FROM scratch\n"
-      "ADD " +
-      server.url() +
-      "/files/hello.txt /\n"
-      "ADD " +
-      server.url() +
-      "/files/hello.txt /renamed.txt\n"
-      "ADD --chmod=755 --chown=12:34 " +
-      server.url() +
-      "/files/hello.txt /dir/\n"
-      "ADD --checksum=" +
-      pinned + " " + server.url() + "/files/pinned.bin /p/\n";
+  const std::string u = server.url() + "/files";
+  std::string df = "FROM scratch\n";
+  df += "ADD " + u + "/hello.txt /\n";
+  df += "ADD " + u + "/hello.txt /renamed.txt\n";
+  df += "ADD --chmod=755 --chown=12:34 " + u + "/hello.txt /dir/\n";
+  df += "ADD --checksum=" + pinned + " " + u + "/pinned.bin /p/\n";
   auto r = Build(df);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ReadFile(out_ + "/hello.txt"), "hello from http\n");
@@ -230,20 +223,21 @@ class GitServer {
 TEST_F(RemoteAddTest, AddGitRefsFromAGitDaemon) {
   GitServer git;
   ASSERT_TRUE(git.Listening());
-  std::string df =
-      "FROM scratch\n"
-      "ADD " +
-      git.url() +
-      "#v1 /tag/\n"
-      "ADD " +
-      git.url() +
-      "#main:sub /sub/\n"
-      "ADD --keep-git-dir " +
-      git.url() + "#main /kept/\n";
+  const std::string u = git.url();
+  const std::string first = git.Git({"rev-parse", "main~1"});
+  std::string df = "FROM scratch\n";
+  df += "ADD " + u + " /default/\n";
+  df += "ADD " + u + "#" + first + " /commit/\n";
+  df += "ADD " + u + "#v1 /tag/\n";
+  df += "ADD " + u + "#main:sub /sub/\n";
+  df += "ADD --keep-git-dir " + u + "#main /kept/\n";
   auto r = Build(df);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ReadFile(out_ + "/tag/a.txt"), "v1\n");
   EXPECT_FALSE(std::filesystem::exists(out_ + "/tag/.git"));
+  EXPECT_EQ(ReadFile(out_ + "/default/sub/b.txt"), "in sub\n");  // the default branch, main
+  EXPECT_EQ(ReadFile(out_ + "/commit/a.txt"), "v1\n");           // a commit fetched by id
+  EXPECT_FALSE(std::filesystem::exists(out_ + "/commit/sub"));
   EXPECT_EQ(ReadFile(out_ + "/sub/b.txt"), "in sub\n");
   EXPECT_FALSE(std::filesystem::exists(out_ + "/sub/a.txt"));
   auto head = itest::Run({"git", "--git-dir", out_ + "/kept/.git", "rev-parse", "HEAD"});
