@@ -147,7 +147,8 @@ TEST(DefinitionTest, CapsOfTheHttpAndGitSourcesAreKnown) {
                          "soruce.http.uidgid", "source.git", "source.git.keepgitdir",
                          "source.git.fullurl", "source.git.checksum"})
                   .ok());
-  for (const char* missing : {"source.http.auth", "source.git.mountsshsock", "source.git.bundle"}) {
+  for (const char* missing :
+       {"source.http.signatureverify", "source.git.mountsshsock", "source.git.bundle"}) {
     Status st = with_caps({missing});
     EXPECT_EQ(st.code(), Code::kUnimplemented) << missing;
   }

@@ -2,6 +2,7 @@
 // known from the definition and the download waits for a cache miss in Exec; without one,
 // GetCacheMap revalidates or downloads and keys on the content.
 #include "llbsolver/ops.h"
+#include "session/secrets.h"
 #include "source/http.h"
 
 namespace kiln::llbsolver {
@@ -36,7 +37,11 @@ class HttpSourceOp : public solver::Op {
  private:
   Status Fetch(const Context& ctx, solver::OpContext& oc) {
     if (deps_.http == nullptr) return Internal("no http source configured");
-    KILN_ASSIGN_OR_RETURN(result_, deps_.http->Fetch(ctx, *id_, oc.progress));
+    source::SecretFn secrets = [&](const std::string& id) -> Result<std::string> {
+      if (deps_.sessions == nullptr) return session::SecretNotFound(id);
+      return session::GetSecret(ctx, *deps_.sessions, oc.session_ids, id);
+    };
+    KILN_ASSIGN_OR_RETURN(result_, deps_.http->Fetch(ctx, *id_, oc.progress, secrets));
     return Status::Ok();
   }
 

@@ -81,6 +81,28 @@ Status FinishFile(const std::string& dir, const std::string& name, const HttpIde
   return Status::Ok();
 }
 
+// The Authorization header from the client's secrets, "" when none applies. Secret values
+// never reach a message or the log.
+Result<std::string> Authorization(const Context& ctx, const HttpIdentifier& id,
+                                  const SecretFn& secrets) {
+  std::string header;
+  for (const auto& s : HttpAuthSecrets(id)) {
+    Result<std::string> v = secrets ? secrets(s.id) : Result<std::string>(NotFound("no session"));
+    KILN_RETURN_IF_ERROR(ctx.Err());
+    if (!v.ok()) {
+      if (s.required) {
+        return v.status().Annotate("failed to retrieve HTTP auth secret " + s.id);
+      }
+      continue;
+    }
+    if (v->find_first_of("\r\n") != std::string::npos) {
+      return InvalidArgument("HTTP auth secret " + s.id + " holds a line break");
+    }
+    header = s.token ? "Bearer " + *v : *v;
+  }
+  return header;
+}
+
 Status DigestMismatch(const HttpIdentifier& id, const Digest& got) {
   return InvalidArgument(fmt::format("digest mismatch for {}: downloaded {}, expected {}", id.url,
                                      got.str(), id.checksum.str()));
@@ -94,19 +116,21 @@ struct HttpSource::Known {
   HttpResult result;
 };
 
-registry::HttpRequest HttpSource::NewRequest(const HttpIdentifier& id,
-                                             const std::string& method) const {
+registry::HttpRequest HttpSource::NewRequest(const HttpIdentifier& id, const std::string& method,
+                                             const std::string& auth) const {
   registry::HttpRequest req;
   req.method = method;
   req.url = id.url;
   req.headers = id.headers;
+  if (!auth.empty()) req.headers.emplace_back("Authorization", auth);
   req.connect_timeout = opts_.connect_timeout;
   req.stall_timeout = opts_.stall_timeout;
   return req;
 }
 
 Result<HttpResult> HttpSource::Fetch(const Context& ctx, const HttpIdentifier& id,
-                                     solver::VertexProgress* progress) {
+                                     solver::VertexProgress* progress, const SecretFn& secrets) {
+  KILN_ASSIGN_OR_RETURN(std::string auth, Authorization(ctx, id, secrets));
   std::vector<Known> known;
   KILN_ASSIGN_OR_RETURN(auto values, cache_->SearchValues(HttpUrlHash(id)));
   for (const auto& v : values) {
@@ -133,7 +157,7 @@ Result<HttpResult> HttpSource::Fetch(const Context& ctx, const HttpIdentifier& i
   if (!known.empty()) {
     // Some servers answer If-None-Match wrongly though they send ETags: ask with HEAD first and
     // compare the ETag ourselves (as BuildKit does); any failure falls through to the GET.
-    registry::HttpRequest head = NewRequest(id, "HEAD");
+    registry::HttpRequest head = NewRequest(id, "HEAD", auth);
     std::string etags;
     for (const auto& k : known) etags += (etags.empty() ? "" : ", ") + k.etag;
     head.headers.emplace_back("If-None-Match", etags);
@@ -147,11 +171,11 @@ Result<HttpResult> HttpSource::Fetch(const Context& ctx, const HttpIdentifier& i
       }
     }
   }
-  return Download(ctx, id, known, progress);
+  return Download(ctx, id, known, auth, progress);
 }
 
 Result<HttpResult> HttpSource::Download(const Context& ctx, const HttpIdentifier& id,
-                                        const std::vector<Known>& known,
+                                        const std::vector<Known>& known, const std::string& auth,
                                         solver::VertexProgress* progress) {
   KILN_ASSIGN_OR_RETURN(cache::MutableRef mut, cache_->New(ctx, nullptr, "http url " + id.url));
   KILN_ASSIGN_OR_RETURN(auto mount, mut.Mount());
@@ -160,7 +184,7 @@ Result<HttpResult> HttpSource::Download(const Context& ctx, const HttpIdentifier
   if (fd < 0) return ErrnoStatus(errno, "create the download of " + id.url);
   BodyWriter body(fd);
 
-  registry::HttpRequest get = NewRequest(id, "GET");
+  registry::HttpRequest get = NewRequest(id, "GET", auth);
   std::string etags;
   for (const auto& k : known) etags += (etags.empty() ? "" : ", ") + k.etag;
   if (!etags.empty()) get.headers.emplace_back("If-None-Match", etags);

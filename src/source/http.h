@@ -7,6 +7,7 @@
 // Thread-safe.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,9 @@ struct HttpResult {
   bool downloaded = false;    // false: an ETag said an earlier download is current
 };
 
+// Reads a client secret by id for the job (session::GetSecret over its sessions).
+using SecretFn = std::function<Result<std::string>(const std::string& id)>;
+
 class HttpSource {
  public:
   HttpSource(cache::Manager* cache, std::shared_ptr<registry::HttpClient> client,
@@ -39,14 +43,17 @@ class HttpSource {
 
   // What the URL holds now: an earlier download the server confirms by ETag, or a new one.
   // With a pinned checksum a download that does not match fails, naming both digests.
+  // `secrets` (may be null) gives the Authorization header's secrets (HttpAuthSecrets).
   Result<HttpResult> Fetch(const Context& ctx, const HttpIdentifier& id,
-                           solver::VertexProgress* progress);
+                           solver::VertexProgress* progress, const SecretFn& secrets = nullptr);
 
  private:
   struct Known;
   Result<HttpResult> Download(const Context& ctx, const HttpIdentifier& id,
-                              const std::vector<Known>& known, solver::VertexProgress* progress);
-  registry::HttpRequest NewRequest(const HttpIdentifier& id, const std::string& method) const;
+                              const std::vector<Known>& known, const std::string& auth,
+                              solver::VertexProgress* progress);
+  registry::HttpRequest NewRequest(const HttpIdentifier& id, const std::string& method,
+                                   const std::string& auth) const;
 
   cache::Manager* cache_;
   std::shared_ptr<registry::HttpClient> client_;

@@ -146,8 +146,9 @@ Result<HttpIdentifier> ParseHttp(const pb::SourceOp& op) {
     } else if (k.rfind("http.header.", 0) == 0) {
       std::string name = CanonicalHeader(std::string_view(k).substr(12));
       if (name == "Accept" || name == "User-Agent") id.headers.emplace_back(name, v);
-    } else if (k == "http.authheadersecret" || k == "http.sig.pubkey" ||
-               k == "http.sig.signature") {
+    } else if (k == "http.authheadersecret") {
+      id.auth_header_secret = v;
+    } else if (k == "http.sig.pubkey" || k == "http.sig.signature") {
       return Unimplemented("source \"" + id.url + "\": " + k + " is not supported by kiln yet");
     }
   }
@@ -170,11 +171,20 @@ std::string HttpFileName(const HttpIdentifier& id, const std::string& content_di
   return SafeFileName("");
 }
 
+std::vector<HttpAuthSecret> HttpAuthSecrets(const HttpIdentifier& id) {
+  if (!id.auth_header_secret.empty()) return {{id.auth_header_secret, false, true}};
+  auto u = ParseUrl(id.url);
+  if (!u.ok()) return {};
+  std::string host = u->Hostname();
+  return {{"HTTP_AUTH_HEADER_" + host, false, false}, {"HTTP_AUTH_TOKEN_" + host, true, false}};
+}
+
 std::string HttpUrlHash(const HttpIdentifier& id) {
   std::string headers;
   for (const auto& [k, v] : id.headers) headers += k + ": " + v + "\n";
   return Digest::FromParts({"kiln.http.url.v1", id.url, id.filename, std::to_string(id.perm),
-                            std::to_string(id.uid), std::to_string(id.gid), headers})
+                            std::to_string(id.uid), std::to_string(id.gid), headers,
+                            id.auth_header_secret})
       .str();
 }
 
@@ -184,7 +194,7 @@ Digest HttpCacheKey(const HttpIdentifier& id, const std::string& filename, const
   for (const auto& [k, v] : id.headers) headers += k + ": " + v + "\n";
   return Digest::FromParts({"kiln.http.v1", filename, std::to_string(id.perm),
                             std::to_string(id.uid), std::to_string(id.gid), content.str(),
-                            last_modified, headers});
+                            last_modified, headers, id.auth_header_secret});
 }
 
 }  // namespace kiln::source

@@ -57,7 +57,7 @@ TEST(HttpIdentifierTest, BadValuesAreClearErrors) {
             std::string::npos);
   EXPECT_NE(msg(Op("http://h:port/x")).find("invalid port"), std::string::npos);
   EXPECT_NE(msg(Op("http:///x")).find("has no host"), std::string::npos);
-  EXPECT_EQ(ParseHttp(Op("http://h/x", {{"http.authheadersecret", "s"}})).status().code(),
+  EXPECT_EQ(ParseHttp(Op("http://h/x", {{"http.sig.pubkey", "k"}})).status().code(),
             Code::kUnimplemented);
 }
 
@@ -74,6 +74,20 @@ TEST(HttpIdentifierTest, FileNameComesFromAttrThenDispositionThenUrl) {
   EXPECT_EQ(HttpFileName(id, ""), "download");
   EXPECT_EQ(HttpFileName(*ParseHttp(Op("http://h/")), ""), "download");
   EXPECT_EQ(HttpFileName(*ParseHttp(Op("http://h")), ""), "download");
+}
+
+TEST(HttpIdentifierTest, AuthSecretsAreNamedAfterTheHostOrTheAttr) {
+  auto by_host = HttpAuthSecrets(*ParseHttp(Op("https://files.example.com:8443/x")));
+  ASSERT_EQ(by_host.size(), 2u);
+  EXPECT_EQ(by_host[0].id, "HTTP_AUTH_HEADER_files.example.com");
+  EXPECT_FALSE(by_host[0].token);
+  EXPECT_EQ(by_host[1].id, "HTTP_AUTH_TOKEN_files.example.com");
+  EXPECT_TRUE(by_host[1].token);
+  EXPECT_FALSE(by_host[1].required);
+  auto named = HttpAuthSecrets(*ParseHttp(Op("https://h/x", {{"http.authheadersecret", "MINE"}})));
+  ASSERT_EQ(named.size(), 1u);
+  EXPECT_EQ(named[0].id, "MINE");
+  EXPECT_TRUE(named[0].required);
 }
 
 TEST(HttpIdentifierTest, KeysChangeWithWhatShapesTheFile) {

@@ -175,6 +175,41 @@ TEST_F(HttpSourceTest, AnErrorStatusNamesTheUrlAndStatus) {
   EXPECT_TRUE(usage->empty());  // the partial download was discarded
 }
 
+TEST_F(HttpSourceTest, AuthorizationComesFromTheClientsSecrets) {
+  TestHttpServer server([](const TestRequest& r) {
+    if (r.Header("authorization") != "Bearer tok" && r.Header("authorization") != "Basic abc") {
+      return TestResponse{401, {}, "who are you", false};
+    }
+    return TestResponse{200, {}, "private", false};
+  });
+  std::map<std::string, std::string> have;
+  SecretFn secrets = [&](const std::string& id) -> Result<std::string> {
+    auto it = have.find(id);
+    if (it == have.end()) return NotFound("secret " + id + ": not found");
+    return it->second;
+  };
+  auto none = src_->Fetch(Context::Background(), Id(server.url() + "/p"), nullptr, secrets);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("HTTP status 401"), std::string::npos);
+
+  have["HTTP_AUTH_TOKEN_127.0.0.1"] = "tok";
+  auto token = src_->Fetch(Context::Background(), Id(server.url() + "/p"), nullptr, secrets);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EXPECT_EQ(Read(token->ref, "p"), "private");
+
+  auto named = Id(server.url() + "/q", {{"http.authheadersecret", "MINE"}});
+  auto missing = src_->Fetch(Context::Background(), named, nullptr, secrets);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(),
+            "failed to retrieve HTTP auth secret MINE: secret MINE: not found");
+  have["MINE"] = "Basic abc";
+  EXPECT_TRUE(src_->Fetch(Context::Background(), named, nullptr, secrets).ok());
+  have["MINE"] = "Basic abc\r\nX-Injected: 1";
+  auto injected = src_->Fetch(Context::Background(), named, nullptr, secrets);
+  ASSERT_FALSE(injected.ok());
+  EXPECT_EQ(injected.status().message(), "HTTP auth secret MINE holds a line break");
+}
+
 TEST_F(HttpSourceTest, AServerThatHangsTimesOutAndCancellationStopsTheWait) {
   std::mutex mu;
   std::condition_variable cv;

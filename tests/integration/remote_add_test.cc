@@ -41,12 +41,15 @@ class RemoteAddTest : public ::testing::Test {
     std::filesystem::remove_all(out_);
   }
 
-  RunResult Build(const std::string& dockerfile) {
+  RunResult Build(const std::string& dockerfile, const std::vector<std::string>& extra = {}) {
     WriteFile(ctx_ + "/Dockerfile", dockerfile);
     std::filesystem::remove_all(out_);
-    return daemon_.Kilnctl({"build", "--progress=plain", "--frontend", "dockerfile.v0", "--local",
-                            "context=" + ctx_, "--local", "dockerfile=" + ctx_, "--output",
-                            "type=local,dest=" + out_});
+    std::vector<std::string> args = {
+        "build",    "--progress=plain",       "--frontend", "dockerfile.v0",
+        "--local",  "context=" + ctx_,        "--local",    "dockerfile=" + ctx_,
+        "--output", "type=local,dest=" + out_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return daemon_.Kilnctl(args);
   }
   int Mode(const std::string& rel) {
     struct stat st = {};
@@ -149,6 +152,21 @@ TEST_F(RemoteAddTest, AddUrlErrorsNameTheUrl) {
   EXPECT_NE(missing.err.find(server.url() + "/nope.txt: the server answered with HTTP status 404"),
             std::string::npos)
       << missing.err;
+
+  // A URL that needs a token gets it from the client's HTTP_AUTH_TOKEN_<host> secret.
+  TestHttpServer private_server([](const TestRequest& r) {
+    if (r.Header("authorization") != "Bearer s3cret") return TestResponse{401, {}, "", false};
+    return TestResponse{200, {}, "private bytes", false};
+  });
+  std::string add_private = "FROM scratch\nADD " + private_server.url() + "/priv.txt /\n";
+  auto denied = Build(add_private);
+  EXPECT_NE(denied.exit_code, 0);
+  EXPECT_NE(denied.err.find("HTTP status 401"), std::string::npos) << denied.err;
+  WriteFile(ctx_ + "/token", "s3cret");
+  auto allowed =
+      Build(add_private, {"--secret", "id=HTTP_AUTH_TOKEN_127.0.0.1,src=" + ctx_ + "/token"});
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_EQ(ReadFile(out_ + "/priv.txt"), "private bytes");
 
   auto badsum = Build("FROM scratch\nADD --checksum=sha256:xyz " + server.url() + "/f.txt /\n");
   EXPECT_NE(badsum.exit_code, 0);
