@@ -13,10 +13,10 @@ class GitSourceOp : public solver::Op {
 
   bool CacheMapDoesWork() const override { return !id_.ok() || !source::IsCommitSha(id_->ref); }
 
-  Result<solver::CacheMap> GetCacheMap(const Context& ctx, solver::OpContext&) override {
+  Result<solver::CacheMap> GetCacheMap(const Context& ctx, solver::OpContext& oc) override {
     if (!id_.ok()) return id_.status();
     if (deps_.git == nullptr) return Internal("no git source configured");
-    KILN_ASSIGN_OR_RETURN(resolved_, deps_.git->Resolve(ctx, *id_));
+    KILN_ASSIGN_OR_RETURN(resolved_, deps_.git->Resolve(ctx, *id_, JobSecrets(ctx, deps_, oc)));
     solver::CacheMap cm;
     cm.digest = Digest::FromParts({"kiln.git.v1", resolved_.key});
     return cm;
@@ -25,7 +25,8 @@ class GitSourceOp : public solver::Op {
   Result<std::vector<solver::OpResultPtr>> Exec(const Context& ctx, solver::OpContext& oc,
                                                 const std::vector<solver::OpResultPtr>&) override {
     if (resolved_.sha.empty()) return Internal("git source executed before it resolved");
-    KILN_ASSIGN_OR_RETURN(auto ref, deps_.git->Checkout(ctx, *id_, resolved_, oc.progress));
+    KILN_ASSIGN_OR_RETURN(auto ref, deps_.git->Checkout(ctx, *id_, resolved_, oc.progress,
+                                                        JobSecrets(ctx, deps_, oc)));
     return std::vector<solver::OpResultPtr>{std::make_shared<worker::WorkerRef>(std::move(ref))};
   }
 

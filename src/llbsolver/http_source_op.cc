@@ -2,7 +2,6 @@
 // known from the definition and the download waits for a cache miss in Exec; without one,
 // GetCacheMap revalidates or downloads and keys on the content.
 #include "llbsolver/ops.h"
-#include "session/secrets.h"
 #include "source/http.h"
 
 namespace kiln::llbsolver {
@@ -37,11 +36,8 @@ class HttpSourceOp : public solver::Op {
  private:
   Status Fetch(const Context& ctx, solver::OpContext& oc) {
     if (deps_.http == nullptr) return Internal("no http source configured");
-    source::SecretFn secrets = [&](const std::string& id) -> Result<std::string> {
-      if (deps_.sessions == nullptr) return session::SecretNotFound(id);
-      return session::GetSecret(ctx, *deps_.sessions, oc.session_ids, id);
-    };
-    KILN_ASSIGN_OR_RETURN(result_, deps_.http->Fetch(ctx, *id_, oc.progress, secrets));
+    KILN_ASSIGN_OR_RETURN(result_,
+                          deps_.http->Fetch(ctx, *id_, oc.progress, JobSecrets(ctx, deps_, oc)));
     return Status::Ok();
   }
 

@@ -41,6 +41,10 @@ std::shared_ptr<solver::Op> NewMergeOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewDiffOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewExecOp(const pb::Op& op, const OpDeps& deps);
 
+// The job's client secrets for a source (session::GetSecret over oc's sessions); bound to ctx
+// and oc, which must outlive the calls.
+source::SecretFn JobSecrets(const Context& ctx, const OpDeps& deps, const solver::OpContext& oc);
+
 // Digest of a message's deterministic bytes, prefixed by a kind; the op's own cache-map part.
 Digest OpDigest(const std::string& kind, const google::protobuf::Message& m);
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "source/git_cli.h"
+#include "util/base64.h"
 #include "util/digest.h"
 #include "util/fs_copy.h"
 #include "util/log.h"
@@ -75,9 +76,39 @@ Status SetTimes(const std::string& dir, int64_t t) {
   return Status::Ok();
 }
 
+// BuildKit's tokenScope: a token for one github.com repository serves them all.
+std::string TokenScope(const std::string& remote) {
+  for (const char* p : {"https://github.com/", "https://www.github.com/"}) {
+    if (StartsWith(remote, p)) return p;
+  }
+  return remote;
+}
+
+// The remote's Authorization header as git config in the environment (GIT_CONFIG_*, so the
+// secret is not on git's command line); empty without a secret. Secrets that cannot be read
+// are skipped, as BuildKit does; values never reach a message or the log.
+Result<std::vector<std::string>> AuthEnv(const Context& ctx, const GitIdentifier& id,
+                                         const SecretFn& secrets) {
+  if (!secrets) return std::vector<std::string>{};
+  for (const auto& s : GitAuthSecrets(id)) {
+    auto v = secrets(s.id);
+    KILN_RETURN_IF_ERROR(ctx.Err());
+    if (!v.ok()) continue;
+    std::string value = s.token ? "basic " + Base64Encode("x-access-token:" + *v) : *v;
+    if (value.find_first_of("\r\n") != std::string::npos) {
+      return InvalidArgument("git auth secret " + s.id + " holds a line break");
+    }
+    return std::vector<std::string>{
+        "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http." + TokenScope(id.remote) + ".extraheader",
+        "GIT_CONFIG_VALUE_0=Authorization: " + value};
+  }
+  return std::vector<std::string>{};
+}
+
 }  // namespace
 
-Result<GitResolved> GitSource::Resolve(const Context& ctx, const GitIdentifier& id) {
+Result<GitResolved> GitSource::Resolve(const Context& ctx, const GitIdentifier& id,
+                                       const SecretFn& secrets) {
   GitRun run;
   run.timeout = opts_.command_timeout;
   auto fail = [&](const Status& s) { return s.Annotate("resolve " + Redacted(id.remote)); };
@@ -100,6 +131,7 @@ Result<GitResolved> GitSource::Resolve(const Context& ctx, const GitIdentifier& 
     r.key = GitCacheKey(id, r.sha, r.ref);
     return r;
   }
+  KILN_ASSIGN_OR_RETURN(run.env, AuthEnv(ctx, id, secrets));
   std::string ref = id.ref;
   if (ref.empty()) {
     auto head = RunGit(ctx, run, {"ls-remote", "--symref", "--", id.remote, "HEAD"});
@@ -184,10 +216,11 @@ Result<std::string> GitSource::EnsureRepo(const Context& ctx, const GitIdentifie
 }
 
 Status GitSource::Fetch(const Context& ctx, const std::string& repo, const GitIdentifier& id,
-                        const GitResolved& r) {
+                        const GitResolved& r, const std::vector<std::string>& auth_env) {
   GitRun run;
   run.timeout = opts_.command_timeout;
   run.git_dir = repo;
+  run.env = auth_env;
   auto have = [&](const std::string& obj) {
     return RunGit(ctx, run, {"cat-file", "-e", obj}).ok();
   };
@@ -279,12 +312,14 @@ Status GitSource::CheckoutInto(const Context& ctx, const std::string& repo, cons
 
 Result<cache::ImmutableRef> GitSource::Checkout(const Context& ctx, const GitIdentifier& id,
                                                 const GitResolved& r,
-                                                solver::VertexProgress* progress) {
+                                                solver::VertexProgress* progress,
+                                                const SecretFn& secrets) {
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> auth_env, AuthEnv(ctx, id, secrets));
   std::string status_id = "fetching " + Redacted(id.remote) + " " + r.ref;
   if (progress) progress->Status(status_id, 0, 0, false);
   KILN_ASSIGN_OR_RETURN(auto guard, remotes_.Lock(ctx, id.remote));
   KILN_ASSIGN_OR_RETURN(std::string repo, EnsureRepo(ctx, id));
-  KILN_RETURN_IF_ERROR(Fetch(ctx, repo, id, r));
+  KILN_RETURN_IF_ERROR(Fetch(ctx, repo, id, r, auth_env));
   if (progress) progress->Status(status_id, 0, 0, true);
   KILN_ASSIGN_OR_RETURN(
       cache::MutableRef mut,

@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "cache/manager.h"
 #include "solver/progress.h"
 #include "source/git_identifier.h"
+#include "source/secret_fn.h"
 #include "util/keyed_mutex.h"
 
 namespace kiln::source {
@@ -34,17 +36,20 @@ class GitSource {
       : root_(std::move(root)), cache_(cache), opts_(opts) {}
 
   // Resolves the identifier's ref on the remote; an unknown ref or a commit that does not
-  // match git.checksum is an error naming the remote.
-  Result<GitResolved> Resolve(const Context& ctx, const GitIdentifier& id);
+  // match git.checksum is an error naming the remote. `secrets` (may be null) gives an https
+  // remote's Authorization (GitAuthSecrets).
+  Result<GitResolved> Resolve(const Context& ctx, const GitIdentifier& id,
+                              const SecretFn& secrets = nullptr);
 
   // Fetches the resolved commit (unless the remote's repository has it) and checks it out.
   Result<cache::ImmutableRef> Checkout(const Context& ctx, const GitIdentifier& id,
-                                       const GitResolved& r, solver::VertexProgress* progress);
+                                       const GitResolved& r, solver::VertexProgress* progress,
+                                       const SecretFn& secrets = nullptr);
 
  private:
   Result<std::string> EnsureRepo(const Context& ctx, const GitIdentifier& id);
   Status Fetch(const Context& ctx, const std::string& repo, const GitIdentifier& id,
-               const GitResolved& r);
+               const GitResolved& r, const std::vector<std::string>& auth_env);
   Status CheckoutInto(const Context& ctx, const std::string& repo, const std::string& dir,
                       const GitIdentifier& id, const GitResolved& r);
 

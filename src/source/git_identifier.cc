@@ -51,9 +51,12 @@ Result<GitIdentifier> ParseGit(const pb::SourceOp& op) {
       id.fetch_by_commit = v == "true";
     } else if (k == "git.bundle" || k == "git.checkoutbundle" || k.rfind("git.sig.", 0) == 0) {
       return Unimplemented("source \"" + ident + "\": " + k + " is not supported by kiln yet");
+    } else if (k == "git.authtokensecret") {
+      id.auth_token_secret = v;
+    } else if (k == "git.authheadersecret") {
+      id.auth_header_secret = v;
     }
-    // git.authtokensecret, git.authheadersecret, git.knownsshhosts and git.mountsshsock: the
-    // secrets and agent a remote may need; kiln fetches without them so far.
+    // git.knownsshhosts and git.mountsshsock: what an ssh remote needs; not passed on yet.
   }
   if (id.ref.rfind('-', 0) == 0) {
     return InvalidArgument("source \"" + ident + "\": invalid git ref \"" + id.ref + "\"");
@@ -68,6 +71,17 @@ Result<GitIdentifier> ParseGit(const pb::SourceOp& op) {
                            "\": git.fetchbycommit needs a full commit in git.checksum");
   }
   return id;
+}
+
+std::vector<GitAuthSecret> GitAuthSecrets(const GitIdentifier& id) {
+  auto u = ParseGitUrl(id.remote);
+  if (!u.ok() || (u->scheme != "http" && u->scheme != "https")) return {};
+  std::vector<GitAuthSecret> out;
+  if (!id.auth_header_secret.empty()) out.push_back({id.auth_header_secret + "." + u->host, false});
+  if (!id.auth_token_secret.empty()) out.push_back({id.auth_token_secret + "." + u->host, true});
+  if (!id.auth_header_secret.empty()) out.push_back({id.auth_header_secret, false});
+  if (!id.auth_token_secret.empty()) out.push_back({id.auth_token_secret, true});
+  return out;
 }
 
 std::string GitCacheKey(const GitIdentifier& id, const std::string& sha, const std::string& ref) {

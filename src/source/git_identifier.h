@@ -5,6 +5,7 @@
 // thread-safe.
 
 #include <string>
+#include <vector>
 
 #include "pb/ops.pb.h"
 #include "util/status.h"
@@ -20,12 +21,25 @@ struct GitIdentifier {
   bool skip_submodules = false;
   std::string mtime;  // "checkout" (files get the checkout time) or "commit"
   bool fetch_by_commit = false;
+  // git.authtokensecret / git.authheadersecret: client secrets for https remotes
+  // (llb.Git sets GIT_AUTH_TOKEN and GIT_AUTH_HEADER by default).
+  std::string auth_token_secret;
+  std::string auth_header_secret;
 };
 
 // Parses a git:// SourceOp; bad input is an InvalidArgument naming the source. Attrs kiln does
-// not implement (bundles, signature checks) are Unimplemented; auth secrets and ssh options
-// are accepted and unused.
+// not implement (bundles, signature checks) are Unimplemented; ssh options are accepted and
+// unused.
 Result<GitIdentifier> ParseGit(const pb::SourceOp& op);
+
+// The secrets that may hold an http(s) remote's Authorization, in the order BuildKit asks for
+// them: <header secret>.<host>, <token secret>.<host>, <header secret>, <token secret>. Tokens
+// are sent as "basic base64(x-access-token:<token>)". None for other transports.
+struct GitAuthSecret {
+  std::string id;
+  bool token = false;
+};
+std::vector<GitAuthSecret> GitAuthSecrets(const GitIdentifier& id);
 
 // A full commit id (40 or 64 lowercase hex digits).
 bool IsCommitSha(std::string_view s);

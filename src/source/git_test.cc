@@ -13,6 +13,7 @@
 #include "registry/testing/http_server.h"
 #include "source/git_cli.h"
 #include "source/testing/temp_cache.h"
+#include "util/base64.h"
 
 namespace kiln::source {
 namespace {
@@ -244,6 +245,30 @@ TEST_F(GitSourceTest, AHangingRemoteTimesOutOrIsCancelled) {
   cv.notify_all();
 }
 
+TEST_F(GitSourceTest, AnHttpsRemoteGetsTheTokenSecretAsAuthorization) {
+  registry::testing::TestHttpServer server([](const registry::testing::TestRequest&) {
+    return registry::testing::TestResponse{404, {}, "", false};
+  });
+  GitIdentifier id = Id("main");
+  id.remote = server.url() + "/repo.git";
+  id.auth_token_secret = "GIT_AUTH_TOKEN";
+  id.auth_header_secret = "GIT_AUTH_HEADER";
+  std::vector<std::string> asked;
+  SecretFn secrets = [&](const std::string& name) -> Result<std::string> {
+    asked.push_back(name);
+    if (name == "GIT_AUTH_TOKEN." + server.host()) return std::string("tok");
+    return NotFound("secret " + name + ": not found");
+  };
+  auto r = src_->Resolve(Context::Background(), id, secrets);
+  ASSERT_FALSE(r.ok());  // the server has no repository
+  EXPECT_EQ(asked, (std::vector<std::string>{"GIT_AUTH_HEADER." + server.host(),
+                                             "GIT_AUTH_TOKEN." + server.host()}));
+  auto reqs = server.requests();
+  ASSERT_FALSE(reqs.empty());
+  EXPECT_EQ(reqs[0].Header("authorization"), "basic " + Base64Encode("x-access-token:tok"));
+  EXPECT_EQ(r.status().message().find("tok"), std::string::npos);  // never in a message
+}
+
 TEST(GitIdentifierTest, ParsesTheIdentifierAndAttrsAsBuildKit) {
   pb::SourceOp op;
   op.set_identifier("git://github.com/moby/buildkit.git#v0.11.6:docs");
@@ -256,8 +281,18 @@ TEST(GitIdentifierTest, ParsesTheIdentifierAndAttrsAsBuildKit) {
   (*op.mutable_attrs())["git.fullurl"] = "git://127.0.0.1:9418/buildkit.git";
   (*op.mutable_attrs())["git.keepgitdir"] = "true";
   (*op.mutable_attrs())["git.authtokensecret"] = "GIT_AUTH_TOKEN";
+  (*op.mutable_attrs())["git.authheadersecret"] = "GIT_AUTH_HEADER";
   id = ParseGit(op);
   ASSERT_TRUE(id.ok());
+  EXPECT_TRUE(GitAuthSecrets(*id).empty());  // git:// sends no headers
+  auto https = *id;
+  https.remote = "https://example.com:8443/r.git";
+  auto names = GitAuthSecrets(https);
+  ASSERT_EQ(names.size(), 4u);
+  EXPECT_EQ(names[0].id, "GIT_AUTH_HEADER.example.com:8443");
+  EXPECT_EQ(names[1].id, "GIT_AUTH_TOKEN.example.com:8443");
+  EXPECT_TRUE(names[1].token);
+  EXPECT_EQ(names[3].id, "GIT_AUTH_TOKEN");
   EXPECT_EQ(id->remote, "git://127.0.0.1:9418/buildkit.git");
   EXPECT_TRUE(id->keep_git_dir);
   EXPECT_EQ(GitCacheKey(*id, "abc", "refs/tags/v0.11.6"), "abc.git#refs/tags/v0.11.6:docs");

@@ -7,7 +7,6 @@
 // Thread-safe.
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,6 +14,7 @@
 #include "registry/http.h"
 #include "solver/progress.h"
 #include "source/http_identifier.h"
+#include "source/secret_fn.h"
 
 namespace kiln::source {
 
@@ -31,9 +31,6 @@ struct HttpResult {
   cache::ImmutableRef ref;    // holds /<filename>
   bool downloaded = false;    // false: an ETag said an earlier download is current
 };
-
-// Reads a client secret by id for the job (session::GetSecret over its sessions).
-using SecretFn = std::function<Result<std::string>(const std::string& id)>;
 
 class HttpSource {
  public:
