@@ -116,6 +116,12 @@ struct HttpSource::Known {
   HttpResult result;
 };
 
+std::string HttpSource::IfNoneMatch(const std::vector<Known>& known) {
+  std::string etags;
+  for (const auto& k : known) etags += (etags.empty() ? "" : ", ") + k.etag;
+  return etags;
+}
+
 registry::HttpRequest HttpSource::NewRequest(const HttpIdentifier& id, const std::string& method,
                                              const std::string& auth) const {
   registry::HttpRequest req;
@@ -158,9 +164,7 @@ Result<HttpResult> HttpSource::Fetch(const Context& ctx, const HttpIdentifier& i
     // Some servers answer If-None-Match wrongly though they send ETags: ask with HEAD first and
     // compare the ETag ourselves (as BuildKit does); any failure falls through to the GET.
     registry::HttpRequest head = NewRequest(id, "HEAD", auth);
-    std::string etags;
-    for (const auto& k : known) etags += (etags.empty() ? "" : ", ") + k.etag;
-    head.headers.emplace_back("If-None-Match", etags);
+    head.headers.emplace_back("If-None-Match", IfNoneMatch(known));
     auto resp = client_->Do(ctx, head);
     KILN_RETURN_IF_ERROR(ctx.Err());
     if (resp.ok() && (resp->status == 200 || resp->status == 304)) {
@@ -185,9 +189,7 @@ Result<HttpResult> HttpSource::Download(const Context& ctx, const HttpIdentifier
   BodyWriter body(fd);
 
   registry::HttpRequest get = NewRequest(id, "GET", auth);
-  std::string etags;
-  for (const auto& k : known) etags += (etags.empty() ? "" : ", ") + k.etag;
-  if (!etags.empty()) get.headers.emplace_back("If-None-Match", etags);
+  if (!known.empty()) get.headers.emplace_back("If-None-Match", IfNoneMatch(known));
   std::string status_id = "downloading " + id.url;
   get.on_body = [&](std::string_view chunk) {
     KILN_RETURN_IF_ERROR(body.Write(chunk));

@@ -51,6 +51,7 @@ class HttpSource {
                               solver::VertexProgress* progress);
   registry::HttpRequest NewRequest(const HttpIdentifier& id, const std::string& method,
                                    const std::string& auth) const;
+  static std::string IfNoneMatch(const std::vector<Known>& known);  // "<etag>, <etag>"
 
   cache::Manager* cache_;
   std::shared_ptr<registry::HttpClient> client_;
