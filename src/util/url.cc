@@ -1,6 +1,7 @@
 #include "util/url.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace kiln {
 
@@ -46,7 +47,10 @@ Status CheckHost(std::string_view host, std::string_view url) {
   } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
     port = host.substr(colon + 1);
   }
-  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  // Go's url.Parse takes any digits; a port past 65535 is refused here rather than by the
+  // connection attempt, which names it less clearly.
+  bool digits = std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || port.size() > 5 || std::strtol(std::string(port).c_str(), nullptr, 10) > 65535) {
     return InvalidArgument("invalid URL \"" + std::string(url) +
                            "\": invalid port \":" + std::string(port) + "\" after host");
   }

@@ -30,6 +30,10 @@ TEST(UrlTest, RefusesMalformedUrlsWithTheReason) {
   EXPECT_NE(ParseUrl("http://h/a%zzb").status().message().find("invalid URL escape \"%zz\""),
             std::string::npos);
   EXPECT_NE(ParseUrl("http://h:12x/").status().message().find("invalid port"), std::string::npos);
+  EXPECT_NE(ParseUrl("http://h:99999/").status().message().find("invalid port \":99999\""),
+            std::string::npos);
+  EXPECT_TRUE(ParseUrl("http://h:65535/").ok());
+  EXPECT_TRUE(ParseUrl("http://h:/").ok());  // an empty port, as Go
   EXPECT_NE(ParseUrl("http://h o/").status().message().find("in host name"), std::string::npos);
   EXPECT_NE(ParseUrl("http://h/\n").status().message().find("control character"),
             std::string::npos);
