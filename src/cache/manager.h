@@ -37,7 +37,7 @@ struct RefRecord {
   // For unpacked image layers: the OCI chain ID of the layers this ref holds (its own layer on
   // top of its parent's chain), so images sharing layers share the unpacked refs.
   std::string chain_id;
-  // For cache mounts (record_type kCacheMountRecordType): the key they are found by.
+  // For persistent refs (cache mounts, shared git repositories): the key they are found by.
   std::string cache_key;
 };
 
@@ -87,8 +87,9 @@ class ImmutableRef {
   std::shared_ptr<RefEntry> entry_;
 };
 
-// A persistent writable ref: a cache mount's directory. It is never committed and outlives
-// builds and restarts (a metadata row from creation on); Prune removes it when no handle is open.
+// A persistent writable ref: a cache mount's directory, or a git source's shared repository
+// (what has a cache_key). It is never committed and outlives builds and restarts (a metadata
+// row from creation on); Prune removes it when no handle is open.
 // One handle per ref at a time (TryOpenPersistent refuses a second); copies share that handle.
 class PersistentRef {
  public:
@@ -166,10 +167,11 @@ class Manager {
   // Removes refs not in use (and their snapshots); `on_removed` hears each one.
   Result<std::vector<UsageInfo>> Prune(const Context& ctx, const PruneOptions& opts,
                                        const std::function<void(const UsageInfo&)>& on_removed);
-  // A new persistent writable ref found later by `cache_key`, holding `parent`'s tree (or empty),
-  // opened (in use) by the returned handle.
+  // A new persistent writable ref found later by `cache_key` (not empty), holding `parent`'s
+  // tree (or empty), opened (in use) by the returned handle.
   Result<PersistentRef> NewPersistent(const Context& ctx, const ImmutableRef* parent,
-                                      const std::string& cache_key, const std::string& description);
+                                      const std::string& cache_key, const std::string& description,
+                                      const std::string& record_type = kCacheMountRecordType);
   // Ids of the persistent refs with `cache_key`, oldest first.
   Result<std::vector<std::string>> ListPersistent(const std::string& cache_key);
   // A handle on the persistent ref `id`, or nullopt if another handle is open.
