@@ -116,7 +116,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
   c.images = std::make_unique<source::ImageSource>(&c.worker->content(), &c.worker->cache(),
                                                    RegistryHosts(cfg));
   c.http = std::make_unique<source::HttpSource>(&c.worker->cache(), registry::NewCurlHttpClient());
-  c.git = std::make_unique<source::GitSource>(cfg.root + "/git", &c.worker->cache());
+  c.git = std::make_unique<source::GitSource>(&c.worker->cache());
   llbsolver::OpDeps deps;
   deps.worker = c.worker.get();
   deps.sessions = c.sessions.get();

@@ -197,22 +197,36 @@ Result<GitResolved> GitSource::Resolve(const Context& ctx, const GitIdentifier& 
   return r;
 }
 
-Result<std::string> GitSource::EnsureRepo(const Context& ctx, const GitIdentifier& id) {
-  std::string dir = root_ + "/" + std::string(Digest::FromBytes(id.remote).hex());
+Result<GitSource::Repo> GitSource::OpenRepo(const Context& ctx, const GitIdentifier& id) {
+  // Found by a hash of the remote: a password in the URL stays out of the metadata.
+  std::string key = "git-remote::" + Digest::FromBytes(id.remote).str();
+  Repo repo;
+  KILN_ASSIGN_OR_RETURN(auto ids, cache_->ListPersistent(key));
+  for (const auto& rid : ids) {
+    KILN_ASSIGN_OR_RETURN(auto open, cache_->TryOpenPersistent(rid));
+    if (open) {
+      repo.ref = std::move(*open);
+      break;
+    }
+  }
+  if (!repo.ref.valid()) {
+    KILN_ASSIGN_OR_RETURN(
+        repo.ref, cache_->NewPersistent(ctx, nullptr, key,
+                                        "shared git repo for " + Redacted(id.remote), "regular"));
+  }
+  KILN_ASSIGN_OR_RETURN(repo.mount, repo.ref.Mount());
+  repo.dir = repo.mount->path();
   struct stat st;
-  if (stat((dir + "/HEAD").c_str(), &st) == 0) return dir;
+  if (stat((repo.dir + "/HEAD").c_str(), &st) != 0) {
+    GitRun run;
+    run.timeout = opts_.command_timeout;
+    KILN_RETURN_IF_ERROR(RunGit(ctx, run, {"init", "--bare", "--quiet", repo.dir}).status());
+  }
   GitRun run;
   run.timeout = opts_.command_timeout;
-  std::string tmp = dir + ".init";
-  KILN_RETURN_IF_ERROR(RemoveAll(tmp));
-  std::error_code ec;
-  std::filesystem::create_directories(root_, ec);
-  KILN_RETURN_IF_ERROR(RunGit(ctx, run, {"init", "--bare", "--quiet", tmp}).status());
-  run.git_dir = tmp;
-  KILN_RETURN_IF_ERROR(RunGit(ctx, run, {"remote", "add", "origin", id.remote}).status());
-  KILN_RETURN_IF_ERROR(RemoveAll(dir));
-  if (rename(tmp.c_str(), dir.c_str()) != 0) return ErrnoStatus(errno, "rename " + tmp);
-  return dir;
+  run.git_dir = repo.dir;
+  KILN_RETURN_IF_ERROR(RunGit(ctx, run, {"config", "remote.origin.url", id.remote}).status());
+  return repo;
 }
 
 Status GitSource::Fetch(const Context& ctx, const std::string& repo, const GitIdentifier& id,
@@ -318,8 +332,8 @@ Result<cache::ImmutableRef> GitSource::Checkout(const Context& ctx, const GitIde
   std::string status_id = "fetching " + Redacted(id.remote) + " " + r.ref;
   if (progress) progress->Status(status_id, 0, 0, false);
   KILN_ASSIGN_OR_RETURN(auto guard, remotes_.Lock(ctx, id.remote));
-  KILN_ASSIGN_OR_RETURN(std::string repo, EnsureRepo(ctx, id));
-  KILN_RETURN_IF_ERROR(Fetch(ctx, repo, id, r, auth_env));
+  KILN_ASSIGN_OR_RETURN(Repo repo, OpenRepo(ctx, id));
+  KILN_RETURN_IF_ERROR(Fetch(ctx, repo.dir, id, r, auth_env));
   if (progress) progress->Status(status_id, 0, 0, true);
   KILN_ASSIGN_OR_RETURN(
       cache::MutableRef mut,
@@ -327,7 +341,7 @@ Result<cache::ImmutableRef> GitSource::Checkout(const Context& ctx, const GitIde
   mut.SetRecordType("source.git.checkout");
   {
     KILN_ASSIGN_OR_RETURN(auto mount, mut.Mount());
-    Status s = CheckoutInto(ctx, repo, mount->path(), id, r);
+    Status s = CheckoutInto(ctx, repo.dir, mount->path(), id, r);
     if (!s.ok()) return s.Annotate("check out " + r.commit + " of " + Redacted(id.remote));
   }
   KILN_ASSIGN_OR_RETURN(cache::ImmutableRef ref, mut.Commit());

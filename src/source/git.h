@@ -1,12 +1,14 @@
 #pragma once
 // The git:// source (BuildKit's source/git), over Debian's git binary. The cache key is the
 // commit the ref resolves to on the remote (`git ls-remote`; a full commit id needs no
-// request). A miss fetches that ref shallowly into a bare repository kept per remote under the
-// source's root (one fetch per remote at a time) and checks the commit out into a new ref:
+// request). A miss fetches that ref shallowly into a bare repository kept per remote as a
+// persistent cache ref (as BuildKit's "shared git repo", pruned like other refs; one fetch per
+// remote at a time) and checks the commit out into a new ref:
 // the whole tree, a subdir's contents, or, with git.keepgitdir, a work tree with its own .git.
 // Thread-safe.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,8 +34,8 @@ struct GitResolved {
 
 class GitSource {
  public:
-  GitSource(std::string root, cache::Manager* cache, GitSourceOptions opts = {})
-      : root_(std::move(root)), cache_(cache), opts_(opts) {}
+  explicit GitSource(cache::Manager* cache, GitSourceOptions opts = {})
+      : cache_(cache), opts_(opts) {}
 
   // Resolves the identifier's ref on the remote; an unknown ref or a commit that does not
   // match git.checksum is an error naming the remote. `secrets` (may be null) gives an https
@@ -47,13 +49,18 @@ class GitSource {
                                        const SecretFn& secrets = nullptr);
 
  private:
-  Result<std::string> EnsureRepo(const Context& ctx, const GitIdentifier& id);
+  // A remote's shared bare repository, mounted while this is held.
+  struct Repo {
+    cache::PersistentRef ref;
+    std::unique_ptr<snapshot::Mount> mount;
+    std::string dir;
+  };
+  Result<Repo> OpenRepo(const Context& ctx, const GitIdentifier& id);
   Status Fetch(const Context& ctx, const std::string& repo, const GitIdentifier& id,
                const GitResolved& r, const std::vector<std::string>& auth_env);
   Status CheckoutInto(const Context& ctx, const std::string& repo, const std::string& dir,
                       const GitIdentifier& id, const GitResolved& r);
 
-  std::string root_;
   cache::Manager* cache_;
   GitSourceOptions opts_;
   KeyedMutex remotes_;  // one fetch or checkout per remote repository at a time

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -24,7 +25,7 @@ class GitSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = tc_.root();
-    src_ = std::make_unique<GitSource>(root_ + "/git", tc_.cache());
+    src_ = std::make_unique<GitSource>(tc_.cache());
     repo_ = root_ + "/repo";
     std::filesystem::create_directories(repo_ + "/sub");
     Git({"init", "--quiet", "-b", "main"});
@@ -111,6 +112,35 @@ TEST_F(GitSourceTest, ANewCommitOnTheBranchChangesKeyAndContent) {
   auto ref = src_->Checkout(Context::Background(), Id("main"), *r2, nullptr);
   ASSERT_TRUE(ref.ok()) << ref.status().ToString();
   EXPECT_EQ(Read((*ref->Mount())->path() + "/a.txt"), "v2\n");
+}
+
+TEST_F(GitSourceTest, TheSharedRepositoryIsAPersistentRefThatPruneRemoves) {
+  auto r = src_->Resolve(Context::Background(), Id("main"));
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(src_->Checkout(Context::Background(), Id("main"), *r, nullptr).ok());
+  auto shared = [&]() -> std::optional<cache::UsageInfo> {
+    auto usage = tc_.cache()->DiskUsage(Context::Background());
+    EXPECT_TRUE(usage.ok());
+    for (const auto& u : *usage) {
+      if (u.rec.description == "shared git repo for file://" + repo_) return u;
+    }
+    return std::nullopt;
+  };
+  auto u = shared();
+  ASSERT_TRUE(u.has_value());
+  EXPECT_TRUE(u->mutable_);
+  EXPECT_EQ(u->rec.record_type, "regular");
+  EXPECT_GT(u->rec.size, 0);
+
+  cache::PruneOptions all;
+  all.all = true;
+  ASSERT_TRUE(tc_.cache()->Prune(Context::Background(), all, nullptr).ok());
+  EXPECT_FALSE(shared().has_value());
+  // The next checkout fetches into a new one.
+  auto again = src_->Checkout(Context::Background(), Id("main"), *r, nullptr);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(Read((*again->Mount())->path() + "/a.txt"), "v1\n");
+  EXPECT_TRUE(shared().has_value());
 }
 
 TEST_F(GitSourceTest, SubdirKeepGitDirTagsAndCommits) {
@@ -223,7 +253,7 @@ TEST_F(GitSourceTest, AHangingRemoteTimesOutOrIsCancelled) {
   id.remote = server.url() + "/repo.git";
   GitSourceOptions o;
   o.command_timeout = std::chrono::seconds(1);
-  GitSource quick(root_ + "/git2", tc_.cache(), o);
+  GitSource quick(tc_.cache(), o);
   auto r = quick.Resolve(Context::Background(), id);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kDeadlineExceeded) << r.status().ToString();
