@@ -131,6 +131,7 @@ Status Manager::Init() {
   KILN_RETURN_IF_ERROR(
       db_->Exec("CREATE INDEX IF NOT EXISTS refs_chain_id ON refs (chain_id) WHERE chain_id != ''"));
   KILN_RETURN_IF_ERROR(InitBlobs());
+  KILN_RETURN_IF_ERROR(InitValues());
   // Repair: snapshots without a committed ref row are leftovers of a crash; rows whose
   // snapshot is gone are dropped.
   KILN_ASSIGN_OR_RETURN(auto recs, LoadAll());
@@ -284,7 +285,7 @@ Result<std::vector<UsageInfo>> Manager::DiskUsage(const Context& ctx) {
   // Cache mount directories change while they live: their size is measured every time.
   // Committed refs are measured once, the first time, and the size is kept.
   for (auto& r : recs) {
-    bool cache_mount = r.record_type == kCacheMountRecordType;
+    bool cache_mount = !r.cache_key.empty();  // persistent: changes while it lives
     if (!cache_mount && r.size >= 0) continue;
     KILN_RETURN_IF_ERROR(ctx.Err());
     auto size = sn_->Usage(r.snapshot);
@@ -302,7 +303,7 @@ Result<std::vector<UsageInfo>> Manager::DiskUsage(const Context& ctx) {
   for (auto& r : recs) {
     UsageInfo u;
     u.in_use = live_.count(r.id) && !live_[r.id].expired();
-    u.mutable_ = r.record_type == kCacheMountRecordType;
+    u.mutable_ = !r.cache_key.empty();
     u.shared = snapshot_users[r.snapshot] > 1;
     u.rec = std::move(r);
     out.push_back(std::move(u));
@@ -345,6 +346,7 @@ Result<std::vector<UsageInfo>> Manager::Prune(const Context& ctx, const PruneOpt
         KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("DELETE FROM refs WHERE id=?"));
         KILN_RETURN_IF_ERROR(st.Bind(1, u.rec.id).Run());
         KILN_RETURN_IF_ERROR(ForgetBlobs(u.rec.id));
+        KILN_RETURN_IF_ERROR(ForgetValues(u.rec.id));
       }
       checksums_.Forget(u.rec.id);
       KILN_RETURN_IF_ERROR(sn_->Remove(u.rec.snapshot));
@@ -358,12 +360,15 @@ Result<std::vector<UsageInfo>> Manager::Prune(const Context& ctx, const PruneOpt
 }
 
 Result<PersistentRef> Manager::NewPersistent(const Context& ctx, const ImmutableRef* parent,
-                                            const std::string& cache_key, const std::string& description) {
+                                             const std::string& cache_key,
+                                             const std::string& description,
+                                             const std::string& record_type) {
+  if (cache_key.empty()) return InvalidArgument("cache: a persistent ref needs a cache key");
   RefRecord rec;
   rec.id = RandomID();
   rec.snapshot = rec.id;
   rec.description = description;
-  rec.record_type = kCacheMountRecordType;
+  rec.record_type = record_type;
   rec.cache_key = cache_key;
   rec.created_at = rec.last_used = NowNs();
   std::string parent_snap;
@@ -401,8 +406,8 @@ Result<std::optional<PersistentRef>> Manager::TryOpenPersistent(const std::strin
     if (it != live_.end() && !it->second.expired()) return std::optional<PersistentRef>();
   }
   KILN_ASSIGN_OR_RETURN(ImmutableRef h, Get(id));
-  if (h.record().record_type != kCacheMountRecordType) {
-    return FailedPrecondition("ref " + id + " is not a cache mount");
+  if (h.record().cache_key.empty()) {
+    return FailedPrecondition("ref " + id + " is not a persistent ref");
   }
   // Get() may have found it opened meanwhile by another caller: then it is not ours.
   if (h.entry_.use_count() > 1) return std::optional<PersistentRef>();

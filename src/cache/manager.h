@@ -37,7 +37,7 @@ struct RefRecord {
   // For unpacked image layers: the OCI chain ID of the layers this ref holds (its own layer on
   // top of its parent's chain), so images sharing layers share the unpacked refs.
   std::string chain_id;
-  // For cache mounts (record_type kCacheMountRecordType): the key they are found by.
+  // For persistent refs (cache mounts, shared git repositories): the key they are found by.
   std::string cache_key;
 };
 
@@ -55,6 +55,13 @@ struct BlobRecord {
   // For pulled blobs: the repository they came from ("docker.io/library/busybox"), so a push to
   // another repository of that registry can mount them instead of uploading.
   std::string source;
+};
+
+// A string value recorded for a ref (Manager::SetValue).
+struct RefValue {
+  std::string ref_id;
+  std::string key;
+  std::string value;
 };
 
 // The variant of a blob that came from a registry with the image the ref was unpacked from.
@@ -80,8 +87,9 @@ class ImmutableRef {
   std::shared_ptr<RefEntry> entry_;
 };
 
-// A persistent writable ref: a cache mount's directory. It is never committed and outlives
-// builds and restarts (a metadata row from creation on); Prune removes it when no handle is open.
+// A persistent writable ref: a cache mount's directory, or a git source's shared repository
+// (what has a cache_key). It is never committed and outlives builds and restarts (a metadata
+// row from creation on); Prune removes it when no handle is open.
 // One handle per ref at a time (TryOpenPersistent refuses a second); copies share that handle.
 class PersistentRef {
  public:
@@ -159,10 +167,11 @@ class Manager {
   // Removes refs not in use (and their snapshots); `on_removed` hears each one.
   Result<std::vector<UsageInfo>> Prune(const Context& ctx, const PruneOptions& opts,
                                        const std::function<void(const UsageInfo&)>& on_removed);
-  // A new persistent writable ref found later by `cache_key`, holding `parent`'s tree (or empty),
-  // opened (in use) by the returned handle.
+  // A new persistent writable ref found later by `cache_key` (not empty), holding `parent`'s
+  // tree (or empty), opened (in use) by the returned handle.
   Result<PersistentRef> NewPersistent(const Context& ctx, const ImmutableRef* parent,
-                                      const std::string& cache_key, const std::string& description);
+                                      const std::string& cache_key, const std::string& description,
+                                      const std::string& record_type = kCacheMountRecordType);
   // Ids of the persistent refs with `cache_key`, oldest first.
   Result<std::vector<std::string>> ListPersistent(const std::string& cache_key);
   // A handle on the persistent ref `id`, or nullopt if another handle is open.
@@ -172,6 +181,14 @@ class Manager {
   // variant. Rows go with the ref when it is pruned.
   Result<std::vector<BlobRecord>> Blobs(const std::string& id);
   Status SetBlob(const std::string& id, const BlobRecord& blob);
+
+  // String values kept for committed ref `id` (BuildKit's ref metadata): `value` under `key`,
+  // replacing an earlier one, found again by SearchValues(search) when `search` is not empty.
+  // Rows go with the ref when it is pruned.
+  Status SetValue(const std::string& id, const std::string& key, const std::string& value,
+                  const std::string& search = "");
+  // The values recorded with this search term, of refs that still exist, oldest ref first.
+  Result<std::vector<RefValue>> SearchValues(const std::string& search);
 
   // Ids of all committed refs (for sweeping the cache key store).
   Result<std::vector<std::string>> ListIDs();
@@ -186,6 +203,8 @@ class Manager {
   Status Init();
   Status InitBlobs();  // blobs.cc
   Status ForgetBlobs(const std::string& id);
+  Status InitValues();  // ref_values.cc
+  Status ForgetValues(const std::string& id);
   Status AddColumnIfMissing(const std::string& name, const std::string& decl,
                             const std::string& table = "refs");
   Status Insert(const RefRecord& rec);

@@ -152,5 +152,31 @@ TEST_F(ManagerTest, BlobRecordsSurviveRestartAndGoWithPrune) {
   EXPECT_TRUE(blobs->empty());
 }
 
+TEST_F(ManagerTest, RefValuesAreFoundBySearchTermAndGoWithPrune) {
+  std::string a, b;
+  {
+    ImmutableRef ra = MakeRef("a");
+    ImmutableRef rb = MakeRef("b");
+    a = ra.id();
+    b = rb.id();
+    ASSERT_TRUE(mgr_->SetValue(a, "http", "first", "url1").ok());
+    ASSERT_TRUE(mgr_->SetValue(a, "http", "replaced", "url1").ok());
+    ASSERT_TRUE(mgr_->SetValue(b, "http", "second", "url1").ok());
+    ASSERT_TRUE(mgr_->SetValue(b, "note", "unindexed").ok());
+    EXPECT_FALSE(mgr_->SetValue("no-such-ref", "http", "x", "url1").ok());
+  }
+  Reopen();
+  auto found = mgr_->SearchValues("url1");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[0].ref_id, a);
+  EXPECT_EQ((*found)[0].value, "replaced");
+  EXPECT_EQ((*found)[1].ref_id, b);
+  EXPECT_EQ((*found)[1].key, "http");
+  EXPECT_TRUE(mgr_->SearchValues("url2")->empty());
+  ASSERT_TRUE(mgr_->Prune(Context::Background(), {}, nullptr).ok());
+  EXPECT_TRUE(mgr_->SearchValues("url1")->empty());
+}
+
 }  // namespace
 }  // namespace kiln::cache

@@ -11,6 +11,8 @@
 #include "session/session.h"
 #include "solver/keystore.h"
 #include "solver/solver.h"
+#include "source/git.h"
+#include "source/http.h"
 #include "source/image.h"
 #include "source/local.h"
 #include "worker/worker.h"
@@ -25,6 +27,8 @@ struct Core {
   std::unique_ptr<session::Manager> sessions;
   std::unique_ptr<source::LocalSource> local;
   std::unique_ptr<source::ImageSource> images;
+  std::unique_ptr<source::HttpSource> http;
+  std::unique_ptr<source::GitSource> git;
   std::unique_ptr<llbsolver::LLBSolver> llb;
   frontend::Registry frontends;
   exporter::Deps exporters;

@@ -115,11 +115,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
                                                   &c.worker->cache());
   c.images = std::make_unique<source::ImageSource>(&c.worker->content(), &c.worker->cache(),
                                                    RegistryHosts(cfg));
+  c.http = std::make_unique<source::HttpSource>(&c.worker->cache(), registry::NewCurlHttpClient());
+  c.git = std::make_unique<source::GitSource>(&c.worker->cache());
   llbsolver::OpDeps deps;
   deps.worker = c.worker.get();
   deps.sessions = c.sessions.get();
   deps.local = c.local.get();
   deps.images = c.images.get();
+  deps.http = c.http.get();
+  deps.git = c.git.get();
   deps.credentials = [sessions = c.sessions.get()](const Context& ctx,
                                                    const std::vector<std::string>& ids) {
     return source::SessionCredentials(sessions, ids, ctx);

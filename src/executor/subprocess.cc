@@ -216,8 +216,9 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv, const Com
     return ErrnoStatus(e, "pipe");
   }
   std::vector<std::string> env;
-  if (!opts.env.empty()) env = EnvWith(opts.env);
-  auto child = Spawn(argv, {in[0], out[1], err[1]}, opts.env.empty() ? nullptr : &env);
+  bool own_env = !opts.env.empty() || opts.replace_env;
+  if (own_env) env = opts.replace_env ? opts.env : EnvWith(opts.env);
+  auto child = Spawn(argv, {in[0], out[1], err[1]}, own_env ? &env : nullptr);
   close(out[1]);
   close(err[1]);
   if (in[0] >= 0) close(in[0]);

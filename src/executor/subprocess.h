@@ -58,6 +58,8 @@ struct CommandOptions {
   std::string stdin_data;  // written to the child's stdin, then closed
   // "K=V" entries set in the child on top of the daemon's environment (replacing same keys).
   std::vector<std::string> env;
+  // When set, `env` is the child's whole environment (nothing of the daemon's is passed on).
+  bool replace_env = false;
   // When set, the command is killed (its whole process group) and DeadlineExceeded returned
   // after `timeout`, or the context's cause once `ctx` is cancelled. Output pipes a leftover
   // grandchild keeps open count as still running.

@@ -17,6 +17,7 @@
 #include "fsutil/filemode.h"
 #include "fsutil/stream_validator.h"
 #include "fsutil/xattr.h"
+#include "util/fd_io.h"
 #include "util/path.h"
 
 namespace kiln::fsutil {
@@ -41,16 +42,6 @@ timespec ToTimespec(int64_t ns) {
     ts.tv_sec -= 1;
   }
   return ts;
-}
-
-Status WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(errno, "write");
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
 }
 
 class Receiver {

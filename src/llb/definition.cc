@@ -229,6 +229,12 @@ const std::vector<std::string>& SupportedCaps() {
       "constraints", "platform", "meta.ignorecache", "meta.description", "meta.exportcache",
       "mergeop", "diffop",
       "source.image", "source.image.resolvemode",
+      // llb.HTTP and llb.Git (signatures, ssh and bundles are not implemented;
+      // "soruce.http.uidgid" is BuildKit's spelling).
+      "source.http", "source.http.checksum", "source.http.perm", "soruce.http.uidgid",
+      "source.http.header", "source.http.auth", "source.git", "source.git.keepgitdir",
+      "source.git.fullurl", "source.git.httpauth", "source.git.subdir", "source.git.checksum",
+      "source.git.skipsubmodules", "source.git.mtime", "source.git.fetchbycommit",
       "exec.meta.base", "exec.meta.proxyenv", "exec.meta.network", "exec.meta.security",
       "exec.meta.setsdefaultpath", "exec.meta.ulimit", "exec.meta.cgroup.parent",
       "exec.meta.removemountstubs.recursive", "exec.mount.bind", "exec.mount.bind.readwrite-nooutput",

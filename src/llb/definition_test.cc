@@ -134,6 +134,26 @@ TEST(DefinitionTest, UnknownCapIsRejected) {
   EXPECT_NE(r.status().message().find("exec.cdi"), std::string::npos);
 }
 
+TEST(DefinitionTest, CapsOfTheHttpAndGitSourcesAreKnown) {
+  auto with_caps = [](const std::vector<std::string>& caps) {
+    State s = State::Source("https://example.com/f", {{"http.checksum", "sha256:x"}});
+    auto d = *s.Marshal();
+    for (const auto& c : caps) {
+      (*(*d.mutable_metadata())[Digest::FromBytes(d.def(0)).str()].mutable_caps())[c] = true;
+    }
+    return LoadDefinition(d).status();
+  };
+  EXPECT_TRUE(with_caps({"source.http", "source.http.checksum", "source.http.perm",
+                         "soruce.http.uidgid", "source.git", "source.git.keepgitdir",
+                         "source.git.fullurl", "source.git.checksum"})
+                  .ok());
+  for (const char* missing :
+       {"source.http.signatureverify", "source.git.mountsshsock", "source.git.bundle"}) {
+    Status st = with_caps({missing});
+    EXPECT_EQ(st.code(), Code::kUnimplemented) << missing;
+  }
+}
+
 TEST(DefinitionTest, VertexNames) {
   State s = FileOpBuilder(State()).Mkdir("/a", 0755).Copy(State::Local("c"), "/x", "/a/x").Result();
   auto l = LoadDefinition(*s.Marshal());

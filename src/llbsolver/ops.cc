@@ -3,6 +3,8 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include "session/secrets.h"
+
 namespace kiln::llbsolver {
 
 Digest OpDigest(const std::string& kind, const google::protobuf::Message& m) {
@@ -14,6 +16,13 @@ Digest OpDigest(const std::string& kind, const google::protobuf::Message& m) {
     m.SerializeToCodedStream(&cos);
   }
   return Digest::FromParts({"kiln.op.v1", kind, out});
+}
+
+source::SecretFn JobSecrets(const Context& ctx, const OpDeps& deps, const solver::OpContext& oc) {
+  return [&ctx, sessions = deps.sessions, &oc](const std::string& id) -> Result<std::string> {
+    if (sessions == nullptr) return session::SecretNotFound(id);
+    return session::GetSecret(ctx, *sessions, oc.session_ids, id);
+  };
 }
 
 Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& lo, const OpDeps& deps) {

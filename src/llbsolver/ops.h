@@ -10,6 +10,8 @@
 #include "llb/definition.h"
 #include "session/session.h"
 #include "solver/types.h"
+#include "source/git.h"
+#include "source/http.h"
 #include "source/image.h"
 #include "source/local.h"
 #include "worker/worker.h"
@@ -21,6 +23,8 @@ struct OpDeps {
   session::Manager* sessions = nullptr;
   source::LocalSource* local = nullptr;
   source::ImageSource* images = nullptr;
+  source::HttpSource* http = nullptr;
+  source::GitSource* git = nullptr;
   // Registry credentials for a job: asked lazily, per host, of the job's sessions and the
   // daemon's config. May be empty (anonymous unless the config has credentials).
   std::function<registry::CredentialsFn(const Context&, const std::vector<std::string>&)>
@@ -30,10 +34,16 @@ struct OpDeps {
 Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& op, const OpDeps& deps);
 
 std::shared_ptr<solver::Op> NewSourceOp(const pb::Op& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewHttpSourceOp(const pb::Op& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewGitSourceOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewFileOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewMergeOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewDiffOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewExecOp(const pb::Op& op, const OpDeps& deps);
+
+// The job's client secrets for a source (session::GetSecret over oc's sessions); bound to ctx
+// and oc, which must outlive the calls.
+source::SecretFn JobSecrets(const Context& ctx, const OpDeps& deps, const solver::OpContext& oc);
 
 // Digest of a message's deterministic bytes, prefixed by a kind; the op's own cache-map part.
 Digest OpDigest(const std::string& kind, const google::protobuf::Message& m);

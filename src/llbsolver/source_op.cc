@@ -81,8 +81,10 @@ class UnsupportedSourceOp : public solver::Op {
  private:
   Status Err() const {
     std::string scheme = ident_.substr(0, ident_.find("://"));
-    return Unimplemented("source \"" + ident_ + "\": the " + scheme +
-                         " source is not implemented yet in kiln (local:// and docker-image:// are)");
+    return Unimplemented(
+        "source \"" + ident_ + "\": the " + scheme +
+        " source is not implemented yet in kiln (local://, docker-image://, http://, "
+        "https:// and git:// are)");
   }
   std::string ident_;
 };
@@ -93,6 +95,10 @@ std::shared_ptr<solver::Op> NewSourceOp(const pb::Op& op, const OpDeps& deps) {
   const std::string& ident = op.source().identifier();
   if (ident.rfind("local://", 0) == 0) return std::make_shared<LocalSourceOp>(op.source(), deps);
   if (ident.rfind("docker-image://", 0) == 0) return std::make_shared<ImageSourceOp>(op, deps);
+  if (ident.rfind("http://", 0) == 0 || ident.rfind("https://", 0) == 0) {
+    return NewHttpSourceOp(op, deps);
+  }
+  if (ident.rfind("git://", 0) == 0) return NewGitSourceOp(op, deps);
   return std::make_shared<UnsupportedSourceOp>(ident);
 }
 

@@ -178,9 +178,9 @@ class CurlHttpClient : public HttpClient {
     curl_easy_setopt(h, CURLOPT_USERAGENT, opts_.user_agent.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
-    // A connection that moves less than 1 byte/s for a minute is dead.
+    // A connection that moves less than 1 byte/s for stall_timeout is dead.
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.stall_timeout.count()));
     if (auto dl = ctx.deadline()) {
       auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(*dl - Context::Clock::now());

@@ -44,6 +44,9 @@ struct HttpRequest {
   int64_t max_body = 8 << 20;
   bool follow_redirects = true;
   std::chrono::milliseconds connect_timeout{30000};
+  // A transfer that moves less than 1 byte/s for this long (a server that stopped answering)
+  // fails as Unavailable with "timeout".
+  std::chrono::seconds stall_timeout{60};
   TlsConfig tls;
 };
 

@@ -204,28 +204,12 @@ Result<content::GCStats> ImageSource::CollectGarbage(const Context& ctx) {
   return store_->GC(ctx);
 }
 
-Result<std::shared_ptr<void>> ImageSource::LockChain(const Context& ctx, const std::string& chain) {
-  auto wake = ctx.OnCancel([this](const Status&) {
-    std::lock_guard<std::mutex> l(mu_);
-    cv_.notify_all();
-  });
-  std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [&] { return !unpacking_.count(chain) || ctx.cancelled(); });
-  if (ctx.cancelled()) return ctx.Err();
-  unpacking_.insert(chain);
-  return std::shared_ptr<void>(nullptr, [this, chain](void*) {
-    std::lock_guard<std::mutex> g(mu_);
-    unpacking_.erase(chain);
-    cv_.notify_all();
-  });
-}
-
 Result<cache::ImmutableRef> ImageSource::UnpackLayer(const Context& ctx, registry::Client& client,
                                                      const ResolvedImage& img, size_t i,
                                                      const Digest& chain,
                                                      const cache::ImmutableRef* parent,
                                                      solver::VertexProgress* progress) {
-  KILN_ASSIGN_OR_RETURN(auto guard, LockChain(ctx, chain.str()));
+  KILN_ASSIGN_OR_RETURN(auto guard, unpacking_.Lock(ctx, chain.str()));
   KILN_ASSIGN_OR_RETURN(auto have, cache_->GetByChainID(chain.str()));
   if (have) return std::move(*have);  // unpacked by an earlier or concurrent build
 

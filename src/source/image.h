@@ -5,11 +5,8 @@
 // OCI chain ID, so images that share layers share the unpacked refs and each layer is unpacked
 // once however many builds want it at the same time. Thread-safe.
 
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +15,7 @@
 #include "pb/ops.pb.h"
 #include "registry/client.h"
 #include "solver/progress.h"
+#include "util/keyed_mutex.h"
 
 namespace kiln::source {
 
@@ -78,15 +76,11 @@ class ImageSource {
                                           const ResolvedImage& img, size_t i, const Digest& chain,
                                           const cache::ImmutableRef* parent,
                                           solver::VertexProgress* progress);
-  // One unpack per chain ID at a time: holds `chain` until the returned guard goes.
-  Result<std::shared_ptr<void>> LockChain(const Context& ctx, const std::string& chain);
 
   content::Store* store_;
   cache::Manager* cache_;
   registry::Hosts hosts_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::set<std::string> unpacking_;  // chain IDs being unpacked; guarded by mu_
+  KeyedMutex unpacking_;  // one unpack per chain ID at a time
 };
 
 }  // namespace kiln::source

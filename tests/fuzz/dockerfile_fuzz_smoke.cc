@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "mutate.h"
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace {
@@ -62,32 +64,12 @@ TEST(DockerfileFuzzSmoke, MutatedDockerfilesNeverCrash) {
   std::vector<std::string> seeds = Seeds();
   ASSERT_GE(seeds.size(), 20u);
   std::mt19937 rng(4321);
+  const std::vector<std::string> tokens(std::begin(kTokens), std::end(kTokens));
   int runs = 0;
   for (const auto& seed : seeds) {
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(seed.data()), seed.size());
     for (int i = 0; i < 1000; i++) {
-      std::string s = seed;
-      int edits = 1 + static_cast<int>(rng() % 4);
-      for (int e = 0; e < edits && !s.empty(); e++) {
-        size_t pos = rng() % s.size();
-        switch (rng() % 5) {
-          case 0:
-            s[pos] = static_cast<char>(s[pos] ^ (1 << (rng() % 8)));
-            break;
-          case 1:
-            s.resize(pos);
-            break;
-          case 2:
-            s.insert(pos, kTokens[rng() % std::size(kTokens)]);
-            break;
-          case 3:
-            s.erase(pos, 1 + rng() % 8);
-            break;
-          default:
-            s.insert(pos, s.substr(rng() % s.size(), rng() % 16));
-            break;
-        }
-      }
+      std::string s = kiln::fuzz::Mutate(seed, rng, tokens);
       LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
       runs++;
     }

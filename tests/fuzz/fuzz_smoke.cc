@@ -6,6 +6,7 @@
 #include <random>
 
 #include "llb/builder.h"
+#include "mutate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -26,17 +27,7 @@ TEST(DefinitionFuzzSmoke, MutatedDefinitionsNeverCrash) {
   int runs = 0;
   for (const auto& seed : Seeds()) {
     for (int i = 0; i < 20000; i++) {
-      std::string s = seed;
-      int edits = 1 + static_cast<int>(rng() % 4);
-      for (int e = 0; e < edits && !s.empty(); e++) {
-        size_t pos = rng() % s.size();
-        switch (rng() % 4) {
-          case 0: s[pos] = static_cast<char>(s[pos] ^ (1 << (rng() % 8))); break;
-          case 1: s.resize(pos); break;
-          case 2: s.insert(pos, 1, static_cast<char>(rng())); break;
-          default: s.erase(pos, 1); break;
-        }
-      }
+      std::string s = kiln::fuzz::Mutate(seed, rng);
       LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
       runs++;
     }

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "frontend/dockerfile/dockerfile2llb/converter.h"
+#include "frontend/dockerfile/dockerfile2llb/remote_source.h"
 #include "frontend/dockerfile/parser/heredoc.h"
 #include "util/mode_set.h"
 
@@ -127,17 +128,6 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
   if (!chmod.empty()) KILN_RETURN_IF_ERROR(ApplyChmod(chmod, common));
   if (!chown.empty()) *common.mutable_owner() = ChownFromSpec(chown);
   for (const auto& ex : f.All("exclude")) common.add_exclude_patterns(ex);
-  if (auto sum = f.Get("checksum"); sum && !sum->empty()) {
-    // BuildKit's checks: one source, and a URL.
-    if (paths.size() + docs.size() != 1) {
-      return InvalidArgument("checksum can't be specified for multiple sources");
-    }
-    const std::string& src = paths.empty() ? std::string() : paths[0];
-    if (src.rfind("http://", 0) != 0 && src.rfind("https://", 0) != 0 &&
-        src.rfind("git@", 0) != 0 && src.rfind("git://", 0) != 0) {
-      return InvalidArgument("checksum requires HTTP(S) or Git sources");
-    }
-  }
   const bool parents = f.Bool("parents");
 
   llb::State src = ContextState();
@@ -157,11 +147,19 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
   if (parents) history += " --parents";
   if (!chown.empty()) history += " --chown=" + chown;
   if (!chmod.empty()) history += " --chmod=" + chmod;
+  const std::string text = CommandText(s, n.original, false);
+  const std::string label = StepName(s, text);
   for (const auto& w : paths) {
     history += " " + w;
-    if (add &&
-        (w.rfind("http://", 0) == 0 || w.rfind("https://", 0) == 0 || w.rfind("git@", 0) == 0)) {
-      return Unimplemented("ADD from a URL (" + w + ") is not supported by kiln yet");
+    // A URL or git ref (ADD only): its own source, copied as BuildKit does.
+    KILN_ASSIGN_OR_RETURN(
+        std::optional<RemoteCopy> remote,
+        RemoteCopyFor(
+            w, RemoteCopyOptions{add, paths.size() + docs.size(), f.Get("checksum").value_or(""),
+                                 f.BoolIfGiven("keep-git-dir"), label, common}));
+    if (remote) {
+      fb.Copy(remote->source, remote->path, dest, remote->copy);
+      continue;
     }
     pb::FileActionCopy c = common;
     c.set_followsymlink(true);
@@ -197,8 +195,6 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
     fb.Copy(hf.Result("[internal] preparing inline document"), "/" + hd->name, dest, common);
   }
   history += " " + dest_word;
-  const std::string text = CommandText(s, n.original, false);
-  std::string label = StepName(s, text);
   llb::State copied = fb.Result(label);
   if (s.ignore_cache) copied = copied.IgnoreCache();
   if (link) copied = Located(copied);  // the merge below is located by Dispatch

@@ -56,6 +56,12 @@ std::vector<std::string> Flags::All(const std::string& name) const {
   return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
+std::optional<bool> Flags::BoolIfGiven(const std::string& name) const {
+  auto it = bools_.find(name);
+  if (it == bools_.end()) return std::nullopt;
+  return it->second;
+}
+
 bool Flags::Bool(const std::string& name) const {
   auto it = bools_.find(name);
   return it != bools_.end() && it->second;

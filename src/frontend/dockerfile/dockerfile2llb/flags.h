@@ -26,6 +26,7 @@ class Flags {
   std::optional<std::string> Get(const std::string& name) const;  // the last value given
   std::vector<std::string> All(const std::string& name) const;
   bool Bool(const std::string& name) const;
+  std::optional<bool> BoolIfGiven(const std::string& name) const;  // nullopt when not given
 
  private:
   std::map<std::string, std::vector<std::string>> values_;
