@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -10,8 +11,6 @@
 
 #include <chrono>
 #include <cstring>
-
-#include <gtest/gtest.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -51,20 +50,50 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+namespace {
+
+// A NULL-terminated char* array over strings it owns. Built before fork: the tests fork from
+// many threads at once, and a child that allocates (ASan's allocator, setenv) can wait forever
+// on a lock another thread held at fork time, so children only dup2 and exec.
+class CStrings {
+ public:
+  explicit CStrings(std::vector<std::string> v) : s_(std::move(v)) {
+    for (auto& a : s_) p_.push_back(a.data());
+    p_.push_back(nullptr);
+  }
+  char* const* get() { return p_.data(); }
+
+ private:
+  std::vector<std::string> s_;
+  std::vector<char*> p_;
+};
+
+// This process's environment with `overrides` applied, as KEY=VALUE strings.
+std::vector<std::string> EnvWith(const std::map<std::string, std::string>& overrides) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; e++) {
+    std::string kv = *e;
+    if (overrides.count(kv.substr(0, kv.find('='))) == 0) out.push_back(kv);
+  }
+  for (const auto& [k, v] : overrides) out.push_back(k + "=" + v);
+  return out;
+}
+
+}  // namespace
+
 RunResult Run(const std::vector<std::string>& argv, const std::string& input,
               const std::map<std::string, std::string>& env) {
   int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return {};
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+    return {};
+  CStrings args(argv);
+  CStrings envp(EnvWith(env));
   pid_t pid = fork();
   if (pid == 0) {
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
+    execvpe(args.get()[0], args.get(), envp.get());
     _exit(127);
   }
   close(in[0]);
@@ -119,17 +148,15 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::Start(const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {BinDir() + "/kilnd", "--root", root_, "--addr", addr_};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  CStrings args(std::move(argv));
   pid_ = fork();
   if (pid_ == 0) {
     int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    std::vector<std::string> argv = {BinDir() + "/kilnd", "--root", root_, "--addr", addr_};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    execv(args[0], args.data());
+    execv(args.get()[0], args.get());
     _exit(127);
   }
   for (int i = 0; i < 200; i++) {
@@ -168,6 +195,7 @@ std::string Daemon::Log() const { return ReadFile(log_); }
 pid_t Daemon::StartKilnctl(const std::vector<std::string>& args, const std::string& input) const {
   std::vector<std::string> argv = {BinDir() + "/kilnctl", "--addr", addr_};
   argv.insert(argv.end(), args.begin(), args.end());
+  CStrings cargs(std::move(argv));
   pid_t pid = fork();
   if (pid == 0) {
     int p[2];
@@ -178,10 +206,7 @@ pid_t Daemon::StartKilnctl(const std::vector<std::string>& args, const std::stri
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
     dup2(devnull, 2);
-    std::vector<char*> cargs;
-    for (auto& a : argv) cargs.push_back(a.data());
-    cargs.push_back(nullptr);
-    execv(cargs[0], cargs.data());
+    execv(cargs.get()[0], cargs.get());
     _exit(127);
   }
   return pid;
@@ -223,7 +248,8 @@ int Daemon::Threads() const {
                                            "event_engine", "timer_manager"};
   int n = 0;
   std::error_code ec;
-  for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec)) {
+  for (const auto& t :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec)) {
     std::string comm = ReadFile(t.path().string() + "/comm");
     comm = comm.substr(0, comm.find('\n'));
     bool pool = false;
