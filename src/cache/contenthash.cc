@@ -228,16 +228,28 @@ Result<Digest> Checksum(const Context& ctx, const std::string& root, std::string
   return ChecksumHostPath(ctx, resolved, clean, opts);
 }
 
+namespace {
+bool Cacheable(const ChecksumOptions& opts) {
+  return !opts.filter_key.empty() || (!opts.filter && !opts.may_contain_matches);
+}
+}  // namespace
+
+std::optional<Digest> ChecksumCache::Cached(const std::string& root_id, std::string_view path,
+                                            const ChecksumOptions& opts) const {
+  if (!Cacheable(opts)) return std::nullopt;
+  Key key{root_id, CleanPath("/" + std::string(path)), OptionsKey(opts)};
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
 Result<Digest> ChecksumCache::Checksum(const Context& ctx, const std::string& root_id,
                                        const std::string& root, std::string_view path,
                                        const ChecksumOptions& opts) {
-  bool cacheable = !opts.filter_key.empty() || (!opts.filter && !opts.may_contain_matches);
+  bool cacheable = Cacheable(opts);
   Key key{root_id, CleanPath("/" + std::string(path)), OptionsKey(opts)};
-  if (cacheable) {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = entries_.find(key);
-    if (it != entries_.end()) return it->second;
-  }
+  if (auto hit = Cached(root_id, path, opts)) return *hit;
   // Computed without the lock: a slow tree must not stall lookups on other refs.
   KILN_ASSIGN_OR_RETURN(Digest d, cache::Checksum(ctx, root, path, opts));
   if (cacheable) {

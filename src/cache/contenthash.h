@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -61,6 +62,10 @@ class ChecksumCache {
  public:
   Result<Digest> Checksum(const Context& ctx, const std::string& root_id, const std::string& root,
                           std::string_view path, const ChecksumOptions& opts);
+  // The digest Checksum would return from its cache, without touching the tree (nullopt: not
+  // cached, or not cacheable with these options).
+  std::optional<Digest> Cached(const std::string& root_id, std::string_view path,
+                               const ChecksumOptions& opts) const;
   // Drops every entry of root_id.
   void Forget(const std::string& root_id);
   size_t size() const;

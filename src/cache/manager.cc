@@ -128,8 +128,8 @@ Status Manager::Init() {
       " size INTEGER NOT NULL, whiteouts TEXT NOT NULL, chain_id TEXT NOT NULL DEFAULT '')"));
   KILN_RETURN_IF_ERROR(AddColumnIfMissing("chain_id", "TEXT NOT NULL DEFAULT ''"));
   KILN_RETURN_IF_ERROR(AddColumnIfMissing("cache_key", "TEXT NOT NULL DEFAULT ''"));
-  KILN_RETURN_IF_ERROR(
-      db_->Exec("CREATE INDEX IF NOT EXISTS refs_chain_id ON refs (chain_id) WHERE chain_id != ''"));
+  KILN_RETURN_IF_ERROR(db_->Exec(
+      "CREATE INDEX IF NOT EXISTS refs_chain_id ON refs (chain_id) WHERE chain_id != ''"));
   KILN_RETURN_IF_ERROR(InitBlobs());
   KILN_RETURN_IF_ERROR(InitValues());
   // Repair: snapshots without a committed ref row are leftovers of a crash; rows whose
@@ -160,8 +160,8 @@ Status Manager::Init() {
 
 Status Manager::Insert(const RefRecord& r) {
   auto l = db_->Lock();
-  KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare(std::string("INSERT OR REPLACE INTO refs (") + kColumns +
-                                             ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
+  KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare(std::string("INSERT OR REPLACE INTO refs (") +
+                                              kColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
   return st.Bind(1, r.id)
       .Bind(2, r.snapshot)
       .Bind(3, r.parent)
@@ -221,8 +221,9 @@ Result<std::vector<RefRecord>> Manager::LoadAll() {
 
 Status Manager::Touch(const std::string& id) {
   auto l = db_->Lock();
-  KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("UPDATE refs SET last_used=?, usage_count=usage_count+1"
-                                             " WHERE id=?"));
+  KILN_ASSIGN_OR_RETURN(Stmt st,
+                        db_->Prepare("UPDATE refs SET last_used=?, usage_count=usage_count+1"
+                                     " WHERE id=?"));
   return st.Bind(1, NowNs()).Bind(2, id).Run();
 }
 
@@ -258,8 +259,8 @@ Result<ImmutableRef> Manager::Get(const std::string& id) {
   std::optional<RefRecord> rec;
   {
     auto l = db_->Lock();
-    KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare(std::string("SELECT ") + kColumns +
-                                               " FROM refs WHERE id=?"));
+    KILN_ASSIGN_OR_RETURN(
+        Stmt st, db_->Prepare(std::string("SELECT ") + kColumns + " FROM refs WHERE id=?"));
     st.Bind(1, id);
     KILN_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) rec = ReadRow(st);
@@ -276,6 +277,8 @@ Result<ImmutableRef> Manager::Get(const std::string& id) {
 
 Result<Digest> Manager::Checksum(const Context& ctx, const ImmutableRef& ref, std::string_view path,
                                  const ChecksumOptions& opts) {
+  // A known checksum needs no mount (a cached rebuild checksums every copy source again).
+  if (auto hit = checksums_.Cached(ref.id(), path, opts)) return *hit;
   KILN_ASSIGN_OR_RETURN(auto m, ref.Mount());
   return checksums_.Checksum(ctx, ref.id(), m->path(), path, opts);
 }
@@ -311,8 +314,9 @@ Result<std::vector<UsageInfo>> Manager::DiskUsage(const Context& ctx) {
   return out;
 }
 
-Result<std::vector<UsageInfo>> Manager::Prune(const Context& ctx, const PruneOptions& opts,
-                                              const std::function<void(const UsageInfo&)>& on_removed) {
+Result<std::vector<UsageInfo>> Manager::Prune(
+    const Context& ctx, const PruneOptions& opts,
+    const std::function<void(const UsageInfo&)>& on_removed) {
   std::vector<UsageInfo> removed;
   int64_t now = NowNs();
   // Children first: a ref that is another's parent goes in a later round.
@@ -327,8 +331,9 @@ Result<std::vector<UsageInfo>> Manager::Prune(const Context& ctx, const PruneOpt
       if (!u.rec.parent.empty()) parents.insert(u.rec.parent);
     }
     // Least recently used first.
-    std::sort(usage.begin(), usage.end(),
-              [](const UsageInfo& a, const UsageInfo& b) { return a.rec.last_used < b.rec.last_used; });
+    std::sort(usage.begin(), usage.end(), [](const UsageInfo& a, const UsageInfo& b) {
+      return a.rec.last_used < b.rec.last_used;
+    });
     for (auto& u : usage) {
       if (opts.keep_bytes > 0 && total <= opts.keep_bytes) break;
       if (u.in_use || parents.count(u.rec.id)) continue;
@@ -388,7 +393,8 @@ Result<PersistentRef> Manager::NewPersistent(const Context& ctx, const Immutable
 
 Result<std::vector<std::string>> Manager::ListPersistent(const std::string& cache_key) {
   auto l = db_->Lock();
-  KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("SELECT id FROM refs WHERE cache_key=? ORDER BY created_at"));
+  KILN_ASSIGN_OR_RETURN(Stmt st,
+                        db_->Prepare("SELECT id FROM refs WHERE cache_key=? ORDER BY created_at"));
   st.Bind(1, cache_key);
   std::vector<std::string> out;
   for (;;) {
