@@ -106,9 +106,15 @@ class [[nodiscard]] Result {
   }
 
   bool ok() const { return v_.index() == 0; }
-  const Status& status() const {
+  const Status& status() const& {
     static const Status kOkStatus;
     return ok() ? kOkStatus : std::get<Status>(v_);
+  }
+  // On a temporary, the Status is returned by value: `KILN_RETURN_IF_ERROR(F().status())` must
+  // not bind a reference into a Result that dies at the end of the full expression.
+  Status status() && {
+    if (ok()) return Status();
+    return std::get<Status>(std::move(v_));
   }
   T& value() & {
     KILN_CHECK(ok());

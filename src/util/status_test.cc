@@ -38,5 +38,22 @@ TEST(StatusTest, ErrnoMapsToCodes) {
   EXPECT_NE(ErrnoStatus(ENOENT, "open x").message().find("open x: "), std::string::npos);
 }
 
+Result<int> FailingResult() {
+  return Internal("a long enough message to live on the heap, not inline");
+}
+
+Status ReturnsTheStatusOfATemporary() {
+  KILN_RETURN_IF_ERROR(FailingResult().status());
+  return Status::Ok();
+}
+
+// status() of a temporary Result is a value: the macro must not keep a reference into the
+// Result destroyed at the end of the full expression (ASan reports the use after free).
+TEST(ResultTest, StatusOfATemporaryOutlivesIt) {
+  Status s = ReturnsTheStatusOfATemporary();
+  EXPECT_EQ(s.code(), Code::kInternal);
+  EXPECT_EQ(s.message(), "a long enough message to live on the heap, not inline");
+}
+
 }  // namespace
 }  // namespace kiln
