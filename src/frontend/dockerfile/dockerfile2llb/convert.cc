@@ -116,6 +116,7 @@ std::string JoinWorkdir(const std::string& workdir, const std::string& p, bool k
 Result<ConvertResult> Converter::Run(SourceRange* error_range) {
   error_range_ = error_range;
   KILN_RETURN_IF_ERROR(SplitStages());
+  KILN_RETURN_IF_ERROR(CheckStageCycles());
   // SOURCE_DATE_EPOCH: a build arg, else a global ARG's default.
   epoch_ = opts_.epoch;
   std::optional<std::string> sde;

@@ -23,16 +23,7 @@ llb::State Converter::ContextState() {
 Result<llb::State> Converter::FromState(Stage& s, const std::string& ref) {
   // Any stage, before or after this one, by name or index (built first; a cycle is an error),
   // else a named context, else an image.
-  Stage* dep = nullptr;
-  if (!ref.empty() && std::all_of(ref.begin(), ref.end(), ::isdigit)) {
-    size_t i = ref.size() > 6 ? stages_.size() : std::strtoul(ref.c_str(), nullptr, 10);
-    if (i >= stages_.size()) return InvalidArgument("invalid stage index " + ref);
-    dep = &stages_[i];
-  } else {
-    for (auto& other : stages_) {
-      if (!other.name.empty() && other.name == Lower(ref)) dep = &other;
-    }
-  }
+  KILN_ASSIGN_OR_RETURN(Stage * dep, StageOf(ref));
   if (dep != nullptr) {
     KILN_RETURN_IF_ERROR(Build(*dep));
     return dep->state;

@@ -100,6 +100,11 @@ class Converter {
   Result<std::string> Expand(const std::string& w, const std::vector<std::string>& env) const;
 
   Stage* FindStage(const std::string& ref, int before);
+  // A --from value naming a stage (by name or index, before or after), nullptr when it names
+  // none; an index past the last stage is an error (convert_deps.cc).
+  Result<Stage*> StageOf(const std::string& ref);
+  // A cycle of --from dependencies between any stages, needed or not, is an error.
+  Status CheckStageCycles();
   // An image for FROM or --from: its normalised name ("docker.io/library/busybox:latest")
   // pinned to the digest it resolved to, and its config.
   struct PinnedImage {
