@@ -75,6 +75,13 @@ Result<std::unique_ptr<snapshot::Mount>> ImmutableRef::Mount() const {
   return entry_->mgr->sn_->MountSnapshot(entry_->rec.snapshot, true);
 }
 
+Result<std::unique_ptr<snapshot::Mount>> ImmutableRef::View() const {
+  if (!entry_) return FailedPrecondition("view of an empty ref");
+  auto dirs = entry_->mgr->sn_->DiffDirs(entry_->rec.snapshot);
+  if (dirs.ok() && dirs->lowers.empty()) return snapshot::NewPathMount(dirs->upper);
+  return Mount();
+}
+
 MutableRef::MutableRef(MutableRef&& o) noexcept : mgr_(o.mgr_), rec_(std::move(o.rec_)) {
   o.mgr_ = nullptr;
 }
@@ -279,7 +286,7 @@ Result<Digest> Manager::Checksum(const Context& ctx, const ImmutableRef& ref, st
                                  const ChecksumOptions& opts) {
   // A known checksum needs no mount (a cached rebuild checksums every copy source again).
   if (auto hit = checksums_.Cached(ref.id(), path, opts)) return *hit;
-  KILN_ASSIGN_OR_RETURN(auto m, ref.Mount());
+  KILN_ASSIGN_OR_RETURN(auto m, ref.View());
   return checksums_.Checksum(ctx, ref.id(), m->path(), path, opts);
 }
 

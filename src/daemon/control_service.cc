@@ -223,6 +223,7 @@ grpc::Status ControlService::Solve(grpc::ServerContext* sc, const bk::SolveReque
         std::make_shared<llbsolver::Bridge>(deps, job->job, req->session(), job->entitlements);
     job->progress = job->job->progress_buffer();
   }
+  job->cv.notify_all();  // a Status call may be waiting for the progress buffer
   log::Info("solve {} started (session {})", req->ref(), req->session());
   auto r = RunSolve(cc.ctx(), *req, *job);
   // Release the job's vertices and refs before the client hears back.
@@ -249,12 +250,10 @@ grpc::Status ControlService::Status(grpc::ServerContext* sc, const bk::StatusReq
   if (!job.ok()) return ToGrpc(job.status());
   // The Solve call sets the buffer right after creating the job.
   std::shared_ptr<solver::ProgressBuffer> buf;
-  for (int i = 0; i < 600 && !buf; i++) {
-    {
-      std::lock_guard<std::mutex> l((*job)->mu);
-      buf = (*job)->progress;
-    }
-    if (!buf) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    std::unique_lock<std::mutex> l((*job)->mu);
+    (*job)->cv.wait_for(l, std::chrono::seconds(6), [&] { return (*job)->progress != nullptr; });
+    buf = (*job)->progress;
   }
   if (!buf) return grpc::Status(grpc::StatusCode::INTERNAL, "job has no progress");
   size_t next = 0;

@@ -216,7 +216,15 @@ Result<std::vector<std::string>> DestDir::ListDir(std::string_view rel) {
   return names;
 }
 
+Status DestDir::Changing() {
+  if (!first_change_) return Status::Ok();
+  std::function<Status()> fn = std::move(first_change_);
+  first_change_ = nullptr;
+  return fn();
+}
+
 Status DestDir::Mkdir(std::string_view rel, mode_t mode) {
+  KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
   if (mkdirat(parent.first, parent.second.c_str(), mode) != 0) {
     return ErrnoStatus(errno, "create directory " + std::string(rel));
@@ -225,6 +233,7 @@ Status DestDir::Mkdir(std::string_view rel, mode_t mode) {
 }
 
 Status DestDir::Symlink(const std::string& target, std::string_view rel) {
+  KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
   if (symlinkat(target.c_str(), parent.first, parent.second.c_str()) != 0) {
     return ErrnoStatus(errno, "create symlink " + std::string(rel));
@@ -233,6 +242,7 @@ Status DestDir::Symlink(const std::string& target, std::string_view rel) {
 }
 
 Status DestDir::Mknod(std::string_view rel, mode_t mode, dev_t dev) {
+  KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
   if (mknodat(parent.first, parent.second.c_str(), mode, dev) != 0) {
     return ErrnoStatus(errno, "create special file " + std::string(rel));
@@ -241,6 +251,7 @@ Status DestDir::Mknod(std::string_view rel, mode_t mode, dev_t dev) {
 }
 
 Status DestDir::Link(std::string_view existing, std::string_view rel) {
+  KILN_RETURN_IF_ERROR(Changing());
   std::string_view old_dir = Dir(existing);
   KILN_ASSIGN_OR_RETURN(UniqueFd old_parent, OpenDir(old_dir == "." ? "" : old_dir));
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
@@ -253,6 +264,7 @@ Status DestDir::Link(std::string_view existing, std::string_view rel) {
 }
 
 Result<UniqueFd> DestDir::CreateFile(std::string_view rel) {
+  KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
   int fd = openat(parent.first, parent.second.c_str(),
                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -261,6 +273,7 @@ Result<UniqueFd> DestDir::CreateFile(std::string_view rel) {
 }
 
 Status DestDir::RemoveAll(std::string_view rel) {
+  KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
   Status s = RemoveAt(parent.first, parent.second);
   InvalidateCache();
@@ -268,6 +281,7 @@ Status DestDir::RemoveAll(std::string_view rel) {
 }
 
 Status DestDir::Chown(std::string_view rel, uid_t uid, gid_t gid) {
+  KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
   if (fchownat(parent.first, parent.second.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
     return ErrnoStatus(errno, "chown " + std::string(rel));
@@ -276,6 +290,7 @@ Status DestDir::Chown(std::string_view rel, uid_t uid, gid_t gid) {
 }
 
 Status DestDir::Chmod(std::string_view rel, mode_t mode) {
+  KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
   if (fchmodat(parent.first, parent.second.c_str(), mode, 0) != 0) {
     return ErrnoStatus(errno, "chmod " + std::string(rel));
@@ -284,12 +299,14 @@ Status DestDir::Chmod(std::string_view rel, mode_t mode) {
 }
 
 Status DestDir::SetXattrs(std::string_view rel, const XattrMap& xattrs) {
+  KILN_RETURN_IF_ERROR(Changing());
   if (xattrs.empty()) return Status::Ok();
   KILN_ASSIGN_OR_RETURN(std::string xpath, XattrPath(rel));
   return WriteXattrs(xpath, xattrs).Annotate(std::string(rel));
 }
 
 Status DestDir::ReplaceXattrs(std::string_view rel, const XattrMap& xattrs) {
+  KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(std::string xpath, XattrPath(rel));
   KILN_ASSIGN_OR_RETURN(XattrMap cur, internal::ReadXattrs(xpath));
   for (const auto& [name, value] : cur) {
@@ -307,6 +324,7 @@ Status DestDir::ReplaceXattrs(std::string_view rel, const XattrMap& xattrs) {
 }
 
 Status DestDir::SetMtime(std::string_view rel, int64_t mtime_ns) {
+  KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
   timespec ts[2] = {ToTimespec(mtime_ns), ToTimespec(mtime_ns)};
   if (utimensat(parent.first, parent.second.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0) {

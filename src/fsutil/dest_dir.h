@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,10 @@ class DestDir {
   Status ReplaceXattrs(std::string_view rel, const XattrMap& xattrs);
   Status SetMtime(std::string_view rel, int64_t mtime_ns);
 
+  // Called once, before the first change this DestDir makes under its root; its error fails
+  // that change. Lets a caller keep a record of the tree's state until it really changes.
+  void OnFirstChange(std::function<Status()> fn) { first_change_ = std::move(fn); }
+
  private:
   DestDir(std::string path, UniqueFd root) : path_(std::move(path)), root_(std::move(root)) {}
 
@@ -85,8 +90,11 @@ class DestDir {
   Result<std::string> XattrPath(std::string_view rel);
   void InvalidateCache() { chain_.clear(); }
 
+  Status Changing();
+
   std::string path_;
   UniqueFd root_;
+  std::function<Status()> first_change_;  // reset once called
   // The directories of the last parent opened: chain_[i] is the fd of its first i+1 components.
   // Depth-first traffic reuses most of it.
   std::vector<std::pair<std::string, UniqueFd>> chain_;

@@ -64,6 +64,7 @@ class Receiver {
     Status s = d.status();
     if (s.ok()) {
       dest_.emplace(std::move(d).value());
+      if (opts_.before_first_change) dest_->OnFirstChange(opts_.before_first_change);
       s = Loop();
     }
     if (!s.ok()) {

@@ -47,6 +47,9 @@ struct ReceiveOptions {
   // path (as the sender lists it) and the sha256 of the bytes written, hashed as they arrived;
   // callers use it instead of reading the files again for content checksums.
   std::function<void(const std::string& path, const Digest& content)> on_file_content;
+  // Called once, before the first change to dest (none when dest already matches the listing);
+  // an error fails the Receive before anything is changed.
+  std::function<Status()> before_first_change;
 };
 
 // More paths with xattrs than this and ReceiveStats::xattr_paths is not kept.

@@ -69,8 +69,9 @@ class FifoMutex {
 };
 
 // One Send call. The calling thread receives; a walker thread sends the listing; worker threads
-// send requested files. Local failures are reported to the receiver as ERR, after which we wait
-// for it to close the stream. Violations by the receiver end the transfer at once.
+// send requested files, started as requests arrive (a resync that requests nothing starts
+// none). Local failures are reported to the receiver as ERR, after which we wait for it to
+// close the stream. Violations by the receiver end the transfer at once.
 class Sender {
  public:
   Sender(const Context& ctx, PacketStream& stream, const WalkOptions& opts)
@@ -80,8 +81,6 @@ class Sender {
     Result<std::string> resolved = ResolveWalkRoot(root);
     if (resolved.ok()) root_ = *resolved;
     std::thread walker([this, st = resolved.status()]() mutable { WalkThread(std::move(st)); });
-    std::vector<std::thread> workers;
-    for (int i = 0; i < kMaxFilesInFlight; i++) workers.emplace_back([this] { WorkerThread(); });
 
     Status result = RecvLoop();
 
@@ -98,7 +97,7 @@ class Sender {
       stream_.Cancel(cause);
     }
     walker.join();
-    for (std::thread& w : workers) w.join();
+    for (std::thread& w : workers_) w.join();
     if (stats != nullptr) {
       stats->entries = entries_.load();
       stats->files_sent = files_sent_.load();
@@ -192,6 +191,10 @@ class Sender {
     queue_.emplace_back(id, std::move(it->second));
     files_.erase(it);
     cv_.notify_all();
+    // Another worker when the idle ones cannot take every queued file.
+    if (queue_.size() > idle_workers_ && workers_.size() < static_cast<size_t>(kMaxFilesInFlight)) {
+      workers_.emplace_back([this] { WorkerThread(); });
+    }
     return Status::Ok();
   }
 
@@ -240,7 +243,9 @@ class Sender {
           }
           lock.lock();
         }
+        idle_workers_++;
         cv_.wait(lock, [this] { return shutting_down_ || !local_error_.ok() || !queue_.empty(); });
+        idle_workers_--;
         if (shutting_down_ || !local_error_.ok()) return;
         job = std::move(queue_.front());
         queue_.pop_front();
@@ -299,7 +304,9 @@ class Sender {
   std::deque<std::pair<uint32_t, std::string>> queue_;  // guarded by mu_: requested files
   bool walk_done_ = false;                              // guarded by mu_
   bool shutting_down_ = false;                          // guarded by mu_
-  Status local_error_;                                  // guarded by mu_
+  size_t idle_workers_ = 0;                             // guarded by mu_: waiting for a file
+  std::vector<std::thread> workers_;  // started by the receiving thread (Queue), joined by Run
+  Status local_error_;                // guarded by mu_
 
   std::atomic<int64_t> entries_{0};
   std::atomic<int64_t> files_sent_{0};

@@ -252,6 +252,45 @@ TEST_P(TransferTest, EntriesWrittenCountsEveryChangeAndOnlyChanges) {
   EXPECT_GE(r.receive_stats.entries_written, 1);
 }
 
+// before_first_change runs once, before anything in dest changes, and never for a resync that
+// finds nothing to change; its error fails the transfer with dest untouched.
+TEST_P(TransferTest, FirstChangeHookRunsOnceBeforeAChangeAndNeverWithout) {
+  TempDir t;
+  MakeDir(t.Sub("src"));
+  MakeDir(t.Sub("src/d"));
+  WriteFile(t.Sub("src/d/f"), "one");
+  int calls = 0;
+  bool dest_empty_at_call = false;
+  ReceiveOptions o;
+  o.before_first_change = [&]() -> Status {
+    calls++;
+    dest_empty_at_call = !Exists(t.Sub("dest/d"));
+    return Status::Ok();
+  };
+  ASSERT_TRUE(Sync(t.Sub("src"), t.Sub("dest"), {}, o).receive.ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(dest_empty_at_call);
+
+  calls = 0;
+  ASSERT_TRUE(Sync(t.Sub("src"), t.Sub("dest"), {}, o).receive.ok());
+  EXPECT_EQ(calls, 0);
+
+  WriteFile(t.Sub("src/d/f"), "two");
+  SetMtime(t.Sub("src/d/f"), 1600000100, 0);
+  ASSERT_TRUE(Sync(t.Sub("src"), t.Sub("dest"), {}, o).receive.ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(ReadFile(t.Sub("dest/d/f")), "two");
+
+  ReceiveOptions refuse;
+  refuse.before_first_change = [] { return Internal("refused"); };
+  WriteFile(t.Sub("src/d/f"), "three");
+  SetMtime(t.Sub("src/d/f"), 1600000200, 0);
+  Transfer r = Sync(t.Sub("src"), t.Sub("dest"), {}, refuse);
+  EXPECT_FALSE(r.receive.ok());
+  EXPECT_NE(r.receive.message().find("refused"), std::string::npos) << r.receive.ToString();
+  EXPECT_EQ(ReadFile(t.Sub("dest/d/f")), "two");
+}
+
 TEST_P(TransferTest, EntriesGoneFromTheSourceAreRemoved) {
   TempDir t;
   bool has_xattr = false;

@@ -37,7 +37,7 @@ Result<std::string> Bridge::ReadFile(const Context& ctx, const solver::OpResultP
   if (!ref) return NotFound("read " + path + ": the result is empty");
   if (offset < 0 || length < 0) return InvalidArgument("read " + path + ": negative range");
   KILN_ASSIGN_OR_RETURN(const cache::ImmutableRef* r, worker::RefOf(ref));
-  KILN_ASSIGN_OR_RETURN(auto m, r->Mount());
+  KILN_ASSIGN_OR_RETURN(auto m, r->View());
   KILN_ASSIGN_OR_RETURN(std::string host, ResolveInRoot(m->path(), path, true));
   int fd = open(host.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "open " + path);

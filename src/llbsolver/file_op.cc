@@ -100,7 +100,7 @@ class FileOp : public solver::Op {
         return empty_dir;
       }
       if (x < n) {
-        KILN_ASSIGN_OR_RETURN(auto m, in_refs[static_cast<size_t>(x)]->Mount());
+        KILN_ASSIGN_OR_RETURN(auto m, in_refs[static_cast<size_t>(x)]->View());
         ro_mounts.push_back(std::move(m));
         return ro_mounts.back()->path();
       }

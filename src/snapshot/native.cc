@@ -10,6 +10,7 @@
 #include "util/fs_copy.h"
 
 namespace kiln::snapshot {
+
 namespace {
 
 class PathMount : public Mount {
@@ -20,6 +21,14 @@ class PathMount : public Mount {
  private:
   std::string path_;
 };
+
+}  // namespace
+
+std::unique_ptr<Mount> NewPathMount(std::string path) {
+  return std::make_unique<PathMount>(std::move(path));
+}
+
+namespace {
 
 bool Exists(const std::string& p) {
   struct stat st;
@@ -112,7 +121,7 @@ class NativeSnapshotter : public Snapshotter {
     if (!readonly && Exists(root_ + "/" + key + "/committed")) {
       return FailedPrecondition("snapshot " + key + " is committed and cannot be mounted writable");
     }
-    return std::unique_ptr<Mount>(new PathMount(fs));
+    return NewPathMount(fs);
   }
 
   Status Remove(const std::string& key) override {

@@ -64,6 +64,9 @@ class Snapshotter {
   }
 };
 
+// A directory as a Mount: nothing is mounted, so nothing to undo (native snapshots, views).
+std::unique_ptr<Mount> NewPathMount(std::string path);
+
 // Copying snapshotter rooted at `root` (root/<key>/fs). Leftovers of interrupted prepares are
 // removed at open.
 Result<std::unique_ptr<Snapshotter>> NewNativeSnapshotter(const std::string& root);

@@ -44,22 +44,22 @@ std::string Attr(const pb::SourceOp& op, const std::string& key) {
 }
 
 // Small JSON sidecar remembering the last sync's content digest, ref and xattr paths across
-// restarts. It is reset before each sync, so what it holds describes a completed one.
-struct Meta {
-  std::string digest;
-  std::string ref;
-  std::optional<std::vector<std::string>> xattr_paths;
-};
+// restarts. It is reset before a sync changes the directory, so what it holds describes a
+// completed one.
+using Meta = LocalSource::SyncMeta;
 
-void SaveMeta(const std::string& path, const Meta& meta) {
+Status SaveMeta(const std::string& path, const Meta& meta) {
   nlohmann::json j{{"digest", meta.digest}, {"ref", meta.ref}};
   if (meta.xattr_paths.has_value()) j["xattr_paths"] = *meta.xattr_paths;
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
     out << j.dump();
+    out.close();
+    if (!out) return Internal("write " + tmp + " failed");
   }
-  std::rename(tmp.c_str(), path.c_str());
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus(errno, "rename " + tmp);
+  return Status::Ok();
 }
 
 Meta LoadMeta(const std::string& path) {
@@ -142,9 +142,10 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
   if (ec) return Internal("create local sync dir " + fs + ": " + ec.message());
   if (!sd->loaded) {
     Meta m = LoadMeta(dir + "/meta.json");
-    sd->last_digest = std::move(m.digest);
-    sd->last_ref = std::move(m.ref);
-    sd->xattr_paths = std::move(m.xattr_paths);
+    sd->last_digest = m.digest;
+    sd->last_ref = m.ref;
+    sd->xattr_paths = m.xattr_paths;
+    sd->saved = std::move(m);
     sd->loaded = true;
   }
 
@@ -174,11 +175,16 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
   };
   fsutil::ReceiveStats stats;
   // A failed or cancelled sync leaves the dir half-updated: forget its digest so the next one
-  // recomputes it, and what it knew about xattrs so the next one reads them all.
+  // recomputes it, and what it knew about xattrs so the next one reads them all. On disk that
+  // happens before the first change only: a sync that changes nothing (a cached rebuild's)
+  // writes no metadata at all.
   std::string prev_digest = sd->last_digest;
   sd->last_digest.clear();
   sd->xattr_paths.reset();
-  SaveMeta(dir + "/meta.json", Meta{});
+  ro.before_first_change = [&]() -> Status {
+    sd->saved = Meta{};
+    return SaveMeta(dir + "/meta.json", sd->saved);
+  };
   Status st = session::SyncLocalDir(ctx, *sess, req, fs, ro, &stats);
   if (!st.ok()) return st;
   sd->xattr_paths = std::move(stats.xattr_paths);
@@ -223,7 +229,11 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
     KILN_ASSIGN_OR_RETURN(res.ref, m.Commit());
   }
   sd->last_ref = res.ref.id();
-  SaveMeta(dir + "/meta.json", Meta{sd->last_digest, sd->last_ref, sd->xattr_paths});
+  Meta now{sd->last_digest, sd->last_ref, sd->xattr_paths};
+  if (!(now == sd->saved)) {
+    KILN_RETURN_IF_ERROR(SaveMeta(dir + "/meta.json", now));
+    sd->saved = std::move(now);
+  }
   return res;
 }
 

@@ -47,6 +47,14 @@ class LocalSource {
                            const std::vector<std::string>& job_sessions,
                            solver::VertexProgress* progress);
 
+  // A sync directory's meta.json: what its last completed sync left there ("" when unknown).
+  struct SyncMeta {
+    std::string digest;
+    std::string ref;
+    std::optional<std::vector<std::string>> xattr_paths;
+    bool operator==(const SyncMeta&) const = default;
+  };
+
  private:
   struct SyncDir {
     std::mutex mu;
@@ -56,6 +64,7 @@ class LocalSource {
     // ReceiveStats::xattr_paths of the last sync, when it completed: lets the next one skip
     // reading the xattrs of entries that have none (fsutil::ReceiveOptions::dest_xattr_paths).
     std::optional<std::vector<std::string>> xattr_paths;
+    SyncMeta saved;  // what meta.json holds now
   };
   std::shared_ptr<SyncDir> DirFor(const std::string& key);
 

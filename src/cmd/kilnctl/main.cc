@@ -1,17 +1,43 @@
 // kilnctl: the command-line client of kilnd, with buildctl's commands, flags and output.
 
+#include <absl/synchronization/mutex.h>
 #include <grpc/grpc.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
 #include <vector>
 
 #include "cmd/kilnctl/commands.h"
 #include "cmd/kilnctl/common.h"
 #include "util/log.h"
 
+namespace {
+
+// A finished command exits at once: its output is flushed, its files closed and its threads
+// joined by now, and running the destructors of gRPC's and protobuf's globals only adds a few
+// milliseconds to every kilnctl run (a cached build takes tens). Under AddressSanitizer the
+// ordinary exit is kept, so the leak check still runs.
+[[noreturn]] void ExitNow(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+#if defined(__SANITIZE_ADDRESS__)
+  std::exit(code);
+#else
+  std::_Exit(code);
+#endif
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace kiln::kilnctl;
   InstallSignalHandling();
+  // gRPC's locks are abseil mutexes, and Debian's abseil checks every lock order for cycles
+  // (a graph update per acquisition): a few percent of the daemon's CPU on cached builds.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // One gRPC library reference held until exit: gRPC's library-wide shutdown (when the last
   // channel or server goes) joins executor threads that can sit in a poll for up to 10 s after a
   // session (gRPC 1.51), which made kilnctl linger after a build or a Ctrl-C now and then.
@@ -43,7 +69,7 @@ int main(int argc, char** argv) {
   }
   if (g.debug) kiln::log::SetLevel(kiln::log::Level::kDebug);
   for (const Command& c : commands) {
-    if (c.app->parsed()) return c.run();
+    if (c.app->parsed()) ExitNow(c.run());
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "frontend/dockerfile/dockerignore.h"
 #include "frontend/dockerfile/parser/directives.h"
 #include "llb/builder.h"
+#include "util/background.h"
 
 namespace kiln::dockerfile {
 namespace {
@@ -79,6 +80,22 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
   std::string ctx_local = "context";
   std::string session = bridge.session_id();
 
+  // The context's .dockerignore is loaded alongside the Dockerfile: two session round trips
+  // at once rather than one after the other (BuildKit loads it after the Dockerfile). Its
+  // result is only used when the Dockerfile has no .dockerignore of its own.
+  llb::State::LocalOptions il;
+  il.session_id = session;
+  il.shared_key_hint = ctx_local;
+  il.include_patterns = {std::string(kDockerignoreName)};
+  KILN_ASSIGN_OR_RETURN(
+      auto ignore_def,
+      llb::State::Local(ctx_local, il).WithCustomName("[internal] load .dockerignore").Marshal());
+  Background<std::optional<std::string>> context_ignore(
+      ctx, [&](const Context& c) -> Result<std::optional<std::string>> {
+        KILN_ASSIGN_OR_RETURN(frontend::SolveResult res, bridge.Solve(c, ignore_def));
+        return ReadOptional(c, bridge, res, std::string(kDockerignoreName));
+      });
+
   // The Dockerfile and its own .dockerignore, alone from the dockerfile local.
   std::string base_name = filename.substr(filename.rfind('/') + 1);
   llb::State::LocalOptions dl;
@@ -109,22 +126,9 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
   }
 
   // .dockerignore: the Dockerfile's own, else the context's.
-  frontend::SolveResult ignore_res;
-  bool ignore_loaded = false;
   ReadFileFn read = [&](std::string_view name) -> Result<std::optional<std::string>> {
     if (name != kDockerignoreName) return ReadOptional(ctx, bridge, df_res, std::string(name));
-    if (!ignore_loaded) {
-      llb::State::LocalOptions il;
-      il.session_id = session;
-      il.shared_key_hint = ctx_local;
-      il.include_patterns = {std::string(kDockerignoreName)};
-      KILN_ASSIGN_OR_RETURN(auto def, llb::State::Local(ctx_local, il)
-                                          .WithCustomName("[internal] load .dockerignore")
-                                          .Marshal());
-      KILN_ASSIGN_OR_RETURN(ignore_res, bridge.Solve(ctx, def));
-      ignore_loaded = true;
-    }
-    return ReadOptional(ctx, bridge, ignore_res, std::string(kDockerignoreName));
+    return context_ignore.Wait();
   };
   KILN_ASSIGN_OR_RETURN(DockerignoreFile ignore, LoadDockerignore(filename, read));
 
