@@ -282,5 +282,31 @@ TEST_F(RemoteAddTest, AddGitRefsFromAGitDaemon) {
       << missing.err;
 }
 
+// Named contexts (--opt context:NAME=...) from a git repository and from a URL, as dockerui
+// loads them: the repository's tree, and a tree with the downloaded file as /context.
+TEST_F(RemoteAddTest, NamedContextsFromGitAndHttp) {
+  GitServer git;
+  ASSERT_TRUE(git.Listening());
+  Files files;
+  files.files["/notes.txt"] = {"notes\n", "\"n1\""};
+  TestHttpServer server([&](const TestRequest& r) { return files.Serve(r); });
+  std::string df = "FROM scratch\n";
+  df += "COPY --from=repo /a.txt /from-git/\n";
+  df += "COPY --from=sub / /from-subdir/\n";
+  df += "COPY --from=notes /context /notes.txt\n";
+  auto r = Build(df, {"--opt", "context:repo=" + git.url() + "#v1", "--opt",
+                      "context:sub=" + git.url() + "#main:sub", "--opt",
+                      "context:notes=" + server.url() + "/notes.txt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/from-git/a.txt"), "v1\n");
+  EXPECT_EQ(ReadFile(out_ + "/from-subdir/b.txt"), "in sub\n");
+  EXPECT_EQ(ReadFile(out_ + "/from-subdir/c.txt"), "c\n");
+  EXPECT_EQ(ReadFile(out_ + "/notes.txt"), "notes\n");
+
+  auto bad = Build(df, {"--opt", "context:repo=git@:nothing"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("git"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace kiln::itest

@@ -1,5 +1,7 @@
 #include "frontend/dockerfile/builder/named_context.h"
 
+#include "frontend/dockerfile/dockerfile2llb/git_ref.h"
+#include "frontend/dockerfile/dockerfile2llb/remote_source.h"
 #include "frontend/dockerfile/dockerignore.h"
 #include "registry/reference.h"
 
@@ -40,8 +42,11 @@ Result<std::optional<NamedContext>> NamedContexts::Load(const std::string& name)
     KILN_ASSIGN_OR_RETURN(NamedContext nc, LoadLocal(key, rest));
     return std::optional<NamedContext>(std::move(nc));
   }
-  if (kind == "git" || kind == "http" || kind == "https" || kind == "oci-layout" ||
-      kind == "input") {
+  if (kind == "git" || kind == "http" || kind == "https") {
+    KILN_ASSIGN_OR_RETURN(NamedContext nc, LoadRemote(key, kind, value));
+    return std::optional<NamedContext>(std::move(nc));
+  }
+  if (kind == "oci-layout" || kind == "input") {
     return Unimplemented("named context " + key + "=" + value + ": " + kind +
                          " contexts are not supported by kiln yet");
   }
@@ -58,6 +63,27 @@ Result<NamedContext> NamedContexts::LoadImage(const std::string& key, const std:
   nc.state =
       llb::State::Image(pinned, "linux/amd64").WithCustomName("[context " + key + "] " + ref);
   nc.config = resolved.config;
+  return nc;
+}
+
+// A git ref: the repository's tree, as the build context (dockerui's DetectGitContext). An
+// http(s) URL that is not a git ref: a tree holding the downloaded file as /context.
+Result<NamedContext> NamedContexts::LoadRemote(const std::string& key, const std::string& kind,
+                                               const std::string& value) {
+  GitRefParse git = ParseGitRef(value);
+  NamedContext nc;
+  if (git.is_git && git.ref.has_value() && git.error.ok()) {
+    const GitRef& g = *git.ref;
+    nc.state = GitRefSource(g, g.keep_git_dir.value_or(false), g.checksum,
+                            "[internal] load git source " + value);
+    return nc;
+  }
+  if (kind == "git" || git.is_git) {
+    if (!git.error.ok()) return git.error.Annotate("invalid git context " + value);
+    return InvalidArgument("invalid git context " + value);
+  }
+  nc.state = llb::State::Source(value, {{"http.filename", "context"}})
+                 .WithCustomName("[context " + key + "] " + value);
   return nc;
 }
 

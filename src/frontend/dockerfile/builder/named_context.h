@@ -5,7 +5,9 @@
 // ("context:alpine::linux/amd64"), then without. Values:
 //   docker-image://REF   an image (its config is the stage's base config); docker-image://scratch
 //   local:NAME           the client's local directory NAME, less its own .dockerignore
-// git, http(s), oci-layout:// and input: values are clear "not supported yet" errors.
+//   git@HOST:REPO, git://..., https://HOST/REPO.git[#ref[:subdir]]   a git repository's tree
+//   http(s)://URL        the downloaded file, as /context of an otherwise empty tree
+// oci-layout:// and input: values are clear "not supported yet" errors.
 // Not thread-safe; one per frontend Solve.
 
 #include <functional>
@@ -33,6 +35,8 @@ class NamedContexts {
  private:
   Result<NamedContext> LoadImage(const std::string& key, const std::string& ref);
   Result<NamedContext> LoadLocal(const std::string& key, const std::string& local);
+  Result<NamedContext> LoadRemote(const std::string& key, const std::string& kind,
+                                  const std::string& value);
 
   const Context& ctx_;
   frontend::FrontendLLBBridge& bridge_;

@@ -22,9 +22,11 @@ pb::FileActionCopy RemoteCopyAction(const pb::FileActionCopy& base) {
   return c;
 }
 
+}  // namespace
+
 // llb.Git(remote, "", ...): "git://<host>/<path>[#ref[:subdir]]" with the full URL in an attr.
-llb::State GitSource(const GitRef& g, const RemoteCopyOptions& o, bool keep_git_dir,
-                     const std::string& checksum) {
+llb::State GitRefSource(const GitRef& g, bool keep_git_dir, const std::string& checksum,
+                        const std::string& name) {
   std::string id;
   bool ssh = false;
   if (auto u = ParseGitUrl(g.remote); u.ok()) {
@@ -45,10 +47,8 @@ llb::State GitSource(const GitRef& g, const RemoteCopyOptions& o, bool keep_git_
   if (!checksum.empty()) attrs["git.checksum"] = checksum;
   if (g.submodules.has_value() && !*g.submodules) attrs["git.skipsubmodules"] = "true";
   if (g.fetch_by_commit) attrs["git.fetchbycommit"] = "true";
-  return llb::State::Source("git://" + id, std::move(attrs)).WithCustomName(o.step_name);
+  return llb::State::Source("git://" + id, std::move(attrs)).WithCustomName(name);
 }
-
-}  // namespace
 
 bool IsGitSource(const std::string& src) {
   GitRefParse p = ParseGitRef(src);
@@ -79,7 +79,7 @@ Result<std::optional<RemoteCopy>> RemoteCopyFor(const std::string& src,
     }
     std::string checksum = g.checksum.empty() ? o.checksum : g.checksum;
     return std::optional<RemoteCopy>(
-        RemoteCopy{GitSource(g, o, keep, checksum), "/", RemoteCopyAction(o.base)});
+        RemoteCopy{GitRefSource(g, keep, checksum, o.step_name), "/", RemoteCopyAction(o.base)});
   }
   if (!IsHttpSource(src)) {
     if (!o.checksum.empty()) return InvalidArgument("checksum requires HTTP(S) or Git sources");

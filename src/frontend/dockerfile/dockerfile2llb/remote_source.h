@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend/dockerfile/dockerfile2llb/git_ref.h"
 #include "llb/builder.h"
 #include "pb/ops.pb.h"
 #include "util/status.h"
@@ -33,6 +34,10 @@ struct RemoteCopy {
 bool IsHttpSource(const std::string& src);
 // True for a git ref (BuildKit's isGitSource).
 bool IsGitSource(const std::string& src);
+
+// llb.Git for a parsed ref: the repository's tree at g.ref (and g.subdir), named `name`.
+llb::State GitRefSource(const GitRef& g, bool keep_git_dir, const std::string& checksum,
+                        const std::string& name);
 
 // The source and copy for `src` when it is a URL or a git ref; nullopt for a context path.
 // --checksum needs ADD with one http(s) or git source.
