@@ -67,6 +67,10 @@ struct RefValue {
 // The variant of a blob that came from a registry with the image the ref was unpacked from.
 inline constexpr std::string_view kPulledBlobVariant = "pulled";
 
+// The ref value (Manager::Value) listing a merge result's inputs, as a JSON array of ref ids in
+// merge order: the image exporter writes their layers rather than one flat layer.
+inline constexpr char kMergeInputsKey[] = "merge.inputs";
+
 // The record type of cache mount directories (persistent writable refs), as BuildKit names it.
 inline constexpr char kCacheMountRecordType[] = "exec.cachemount";
 
@@ -192,6 +196,8 @@ class Manager {
   // Rows go with the ref when it is pruned.
   Status SetValue(const std::string& id, const std::string& key, const std::string& value,
                   const std::string& search = "");
+  // The value recorded for `id` under `key`, nullopt when there is none.
+  Result<std::optional<std::string>> Value(const std::string& id, const std::string& key);
   // The values recorded with this search term, of refs that still exist, oldest ref first.
   Result<std::vector<RefValue>> SearchValues(const std::string& search);
 

@@ -32,6 +32,16 @@ Status Manager::SetValue(const std::string& id, const std::string& key, const st
   return st.Bind(1, id).Bind(2, key).Bind(3, value).Bind(4, search).Run();
 }
 
+Result<std::optional<std::string>> Manager::Value(const std::string& id, const std::string& key) {
+  auto l = db_->Lock();
+  KILN_ASSIGN_OR_RETURN(Stmt st,
+                        db_->Prepare("SELECT value FROM ref_values WHERE ref_id=? AND key=?"));
+  st.Bind(1, id).Bind(2, key);
+  KILN_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(st.Text(0));
+}
+
 Result<std::vector<RefValue>> Manager::SearchValues(const std::string& search) {
   auto l = db_->Lock();
   KILN_ASSIGN_OR_RETURN(

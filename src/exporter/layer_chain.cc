@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "util/log.h"
@@ -120,6 +122,76 @@ std::string ConvertLayerMediaType(const std::string& media_type, bool oci) {
   return layer::LayerMediaType(*comp, oci);
 }
 
+namespace {
+
+// One layer to write: the diff of `ref`'s snapshot against `parent_snapshot` ("" for none).
+struct Link {
+  cache::ImmutableRef ref;
+  std::string parent_snapshot;
+};
+
+// A merge result whose inputs are all still there (and none is a diff result, whose deletions a
+// layer cannot carry yet) stands for its inputs' layers, in merge order, as BuildKit exports a
+// merge; otherwise nullopt, and the result is one layer over its parent like any other ref.
+Result<std::optional<std::vector<cache::ImmutableRef>>> MergeInputs(cache::Manager& cache,
+                                                                    const cache::ImmutableRef& r) {
+  using None = std::optional<std::vector<cache::ImmutableRef>>;
+  KILN_ASSIGN_OR_RETURN(std::optional<std::string> v, cache.Value(r.id(), cache::kMergeInputsKey));
+  if (!v) return None();
+  auto ids = nlohmann::json::parse(*v, nullptr, false);
+  if (!ids.is_array() || ids.empty()) return None();
+  std::vector<cache::ImmutableRef> inputs;
+  for (const auto& id : ids) {
+    if (!id.is_string()) return None();
+    auto in = cache.Get(id.get<std::string>());
+    if (!in.ok() || !in->record().whiteouts.empty()) return None();
+    inputs.push_back(std::move(*in));
+  }
+  return None(std::move(inputs));
+}
+
+// The layers of `ref`, base first: its parent chain, with merge results expanded into their
+// inputs' chains (iteratively: chains can be thousands of refs long).
+Result<std::vector<Link>> LayerLinks(cache::Manager& cache, const cache::ImmutableRef& ref) {
+  std::vector<Link> out;
+  // Work items, last first: a ref still to expand, or a ref whose layer goes out next.
+  struct Item {
+    cache::ImmutableRef ref;
+    bool expanded = false;
+  };
+  std::vector<Item> todo;
+  if (ref.valid()) todo.push_back({ref, false});
+  size_t steps = 0;
+  while (!todo.empty()) {
+    if (++steps > 100000) return Internal("cache: ref " + ref.id() + " has a parent cycle");
+    Item it = std::move(todo.back());
+    todo.pop_back();
+    const cache::RefRecord& rec = it.ref.record();
+    if (it.expanded) {
+      std::string parent_snapshot;
+      if (!rec.parent.empty()) {
+        KILN_ASSIGN_OR_RETURN(cache::ImmutableRef parent, cache.Get(rec.parent));
+        parent_snapshot = parent.record().snapshot;
+      }
+      out.push_back(Link{it.ref, parent_snapshot});
+      continue;
+    }
+    KILN_ASSIGN_OR_RETURN(auto inputs, MergeInputs(cache, it.ref));
+    if (inputs) {
+      for (auto in = inputs->rbegin(); in != inputs->rend(); ++in) todo.push_back({*in, false});
+      continue;
+    }
+    todo.push_back({it.ref, true});
+    if (!rec.parent.empty()) {
+      KILN_ASSIGN_OR_RETURN(cache::ImmutableRef parent, cache.Get(rec.parent));
+      todo.push_back({std::move(parent), false});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<ChainLayer>> ExportLayerChain(const Context& ctx, cache::Manager& cache,
                                                  content::Store& store,
                                                  const cache::ImmutableRef& ref,
@@ -127,21 +199,12 @@ Result<std::vector<ChainLayer>> ExportLayerChain(const Context& ctx, cache::Mana
                                                  content::Lease* lease,
                                                  solver::VertexProgress* progress) {
   const bool oci = opts.oci_mediatypes.value_or(false);
-  // The chain, tip first, then reversed.
-  std::vector<cache::ImmutableRef> chain;
-  for (cache::ImmutableRef r = ref; r.valid();) {
-    chain.push_back(r);
-    if (chain.size() > 10000) return Internal("cache: ref " + ref.id() + " has a parent cycle");
-    const std::string parent = r.record().parent;
-    if (parent.empty()) break;
-    KILN_ASSIGN_OR_RETURN(r, cache.Get(parent));
-  }
-  std::reverse(chain.begin(), chain.end());
+  KILN_ASSIGN_OR_RETURN(std::vector<Link> chain, LayerLinks(cache, ref));
 
   std::vector<std::optional<ChainLayer>> out(chain.size());
   std::vector<size_t> missing;
   for (size_t i = 0; i < chain.size(); i++) {
-    KILN_ASSIGN_OR_RETURN(out[i], Reusable(cache, store, chain[i], opts, oci, lease));
+    KILN_ASSIGN_OR_RETURN(out[i], Reusable(cache, store, chain[i].ref, opts, oci, lease));
     if (out[i]) {
       if (progress) progress->Status("reusing layer " + out[i]->blob.digest.str(), 0, 0, true);
     } else {
@@ -159,8 +222,8 @@ Result<std::vector<ChainLayer>> ExportLayerChain(const Context& ctx, cache::Mana
       size_t k = next.fetch_add(1);
       if (k >= missing.size() || work.cancelled()) return;
       size_t i = missing[k];
-      const cache::ImmutableRef& r = chain[i];
-      std::string parent_snapshot = i > 0 ? chain[i - 1].record().snapshot : std::string();
+      const cache::ImmutableRef& r = chain[i].ref;
+      const std::string& parent_snapshot = chain[i].parent_snapshot;
       std::string sid = "exporting layer " + std::to_string(i + 1) + " of " +
                         std::to_string(chain.size()) + " (" + r.id() + ")";
       if (progress) progress->Status(sid, 0, 0, false);

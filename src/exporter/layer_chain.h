@@ -7,8 +7,12 @@
 // only the missing layers are diffed and compressed, several at a time. Stateless; thread-safe
 // as far as the cache manager, snapshotter and store are.
 //
-// Not yet: a merge result is one flat layer (BuildKit keeps its inputs' layers), and a diff
-// result's deletions are not written as whiteouts.
+// A merge result (its inputs recorded under cache::kMergeInputsKey) is its inputs' layers in
+// merge order, each input with its own parent chain, as BuildKit exports a merge (COPY --link
+// keeps the copy's own layer); while an input has been pruned, or is a diff result, the merge
+// is one flat layer over its parent like any other ref.
+//
+// Not yet: a diff result's deletions are not written as whiteouts.
 
 #include <string>
 #include <vector>

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "llbsolver/diff.h"
 #include "llbsolver/ops.h"
@@ -37,18 +38,24 @@ class MergeOp : public solver::Op {
   Result<solver::CacheMap> GetCacheMap(const Context&, solver::OpContext&) override {
     return KeyBased("merge", op_);
   }
-  Result<std::vector<solver::OpResultPtr>> Exec(const Context& ctx, solver::OpContext&,
-                                                const std::vector<solver::OpResultPtr>& inputs) override {
+  Result<std::vector<solver::OpResultPtr>> Exec(
+      const Context& ctx, solver::OpContext&,
+      const std::vector<solver::OpResultPtr>& inputs) override {
     KILN_ASSIGN_OR_RETURN(auto m, deps_.worker->cache().New(ctx, nullptr, "merge"));
+    nlohmann::json ids = nlohmann::json::array();
     {
       KILN_ASSIGN_OR_RETURN(auto mnt, m.Mount());
       for (const auto& in : op_.merge().inputs()) {
         KILN_ASSIGN_OR_RETURN(const cache::ImmutableRef* ref,
                               worker::RefOf(inputs[static_cast<size_t>(in.input())]));
         KILN_RETURN_IF_ERROR(Apply(ctx, *ref, mnt->path()));
+        ids.push_back(ref->id());
       }
     }
     KILN_ASSIGN_OR_RETURN(auto ref, m.Commit());
+    // The result is one tree; its image layers are its inputs' (exporter/layer_chain.h).
+    KILN_RETURN_IF_ERROR(
+        deps_.worker->cache().SetValue(ref.id(), cache::kMergeInputsKey, ids.dump()));
     return std::vector<solver::OpResultPtr>{std::make_shared<worker::WorkerRef>(std::move(ref))};
   }
 
@@ -65,8 +72,9 @@ class DiffOp : public solver::Op {
   Result<solver::CacheMap> GetCacheMap(const Context&, solver::OpContext&) override {
     return KeyBased("diff", op_);
   }
-  Result<std::vector<solver::OpResultPtr>> Exec(const Context& ctx, solver::OpContext&,
-                                                const std::vector<solver::OpResultPtr>& inputs) override {
+  Result<std::vector<solver::OpResultPtr>> Exec(
+      const Context& ctx, solver::OpContext&,
+      const std::vector<solver::OpResultPtr>& inputs) override {
     char tmpl[] = "/tmp/kiln-diff-XXXXXX";
     if (!mkdtemp(tmpl)) return ErrnoStatus(errno, "mkdtemp");
     std::string empty = tmpl;
