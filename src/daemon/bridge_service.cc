@@ -86,10 +86,24 @@ grpc::Status BridgeService::Solve(grpc::ServerContext* sc, const gw::SolveReques
     if (!r.ok()) return ToGrpc(r.status());
     result = std::move(*r);
   }
+  if (!result.refs.empty() && !req->allowresultreturn()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "a multi-platform result needs a client that takes result maps "
+                        "(allowResultReturn)");
+  }
   std::string id = NewRefID();
+  std::map<std::string, std::string> platform_ids;  // platform -> the id of its ref
   {
     std::lock_guard<std::mutex> l((*job)->mu);
     (*job)->results[id] = result;
+    // Each platform's ref is a result of its own, for ReadFile and Return.
+    for (const auto& [k, r] : result.refs) {
+      frontend::SolveResult one;
+      one.ref = r;
+      std::string rid = NewRefID();
+      (*job)->results[rid] = one;
+      platform_ids[k] = r ? rid : "";
+    }
     if (req->final()) {
       (*job)->returned = result;  // legacy inline return
       (*job)->cv.notify_all();
@@ -97,9 +111,15 @@ grpc::Status BridgeService::Solve(grpc::ServerContext* sc, const gw::SolveReques
   }
   if (req->allowresultreturn()) {
     auto* res = resp->mutable_result();
-    auto* ref = res->mutable_ref();
-    ref->set_id(result.ref ? id : "");
-    if (req->has_definition()) *ref->mutable_def() = req->definition();
+    if (!result.refs.empty()) {
+      for (const auto& [k, rid] : platform_ids) {
+        (*res->mutable_refs()->mutable_refs())[k].set_id(rid);
+      }
+    } else {
+      auto* ref = res->mutable_ref();
+      ref->set_id(result.ref ? id : "");
+      if (req->has_definition()) *ref->mutable_def() = req->definition();
+    }
     for (const auto& [k, v] : result.metadata) (*res->mutable_metadata())[k] = v;
   } else {
     resp->set_ref(result.ref ? id : "");
@@ -146,22 +166,37 @@ grpc::Status BridgeService::Return(grpc::ServerContext* sc, const gw::ReturnRequ
   } else {
     const gw::Result& r = req->result();
     std::string id;
+    std::map<std::string, std::string> ids;  // a multi-platform result: platform -> ref id
     switch (r.result_case()) {
       case gw::Result::kRef: id = r.ref().id(); break;
       case gw::Result::kRefDeprecated: id = r.refdeprecated(); break;
       case gw::Result::kRefs:
+        for (const auto& [k, ref] : r.refs().refs()) ids[k] = ref.id();
+        break;
       case gw::Result::kRefsDeprecated:
-        return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                            "multi-platform results (ref maps) are not supported yet");
+        ids.insert(r.refsdeprecated().refs().begin(), r.refsdeprecated().refs().end());
+        break;
       default: break;
     }
+    auto find = [&](const std::string& rid) -> const frontend::SolveResult* {
+      auto it = (*job)->results.find(rid);
+      return it == (*job)->results.end() ? nullptr : &it->second;
+    };
     frontend::SolveResult res;
     if (!id.empty()) {
-      auto it = (*job)->results.find(id);
-      if (it == (*job)->results.end()) {
+      const frontend::SolveResult* found = find(id);
+      if (found == nullptr) {
         return grpc::Status(grpc::StatusCode::NOT_FOUND, "no result with id " + id + " in this build");
       }
-      res = it->second;
+      res = *found;
+    }
+    for (const auto& [k, rid] : ids) {
+      const frontend::SolveResult* found = rid.empty() ? nullptr : find(rid);
+      if (!rid.empty() && found == nullptr) {
+        return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                            "no result with id " + rid + " in this build");
+      }
+      res.refs[k] = found != nullptr ? found->ref : nullptr;
     }
     for (const auto& [k, v] : r.metadata()) res.metadata[k] = v;
     (*job)->returned = res;

@@ -185,6 +185,12 @@ Result<std::map<std::string, std::string>> ControlService::RunSolve(const Contex
       KILN_ASSIGN_OR_RETURN(const cache::ImmutableRef* ref, worker::RefOf(result.ref));
       er.ref = *ref;
     }
+    for (const auto& [k, r] : result.refs) {
+      cache::ImmutableRef& slot = er.refs[k];  // invalid for a platform with an empty result
+      if (!r) continue;
+      KILN_ASSIGN_OR_RETURN(const cache::ImmutableRef* ref, worker::RefOf(r));
+      slot = *ref;
+    }
     er.attrs = exporters[i].attrs;
     er.metadata = result.metadata;
     er.session_id = req.session();

@@ -19,6 +19,9 @@ namespace kiln::exporter {
 
 struct ExportRequest {
   cache::ImmutableRef ref;  // invalid for an empty (scratch) result
+  // A multi-platform result: one ref per platform id (invalid ones are empty results), in
+  // place of `ref`; the metadata "refs.platforms" lists them (registry::ExportPlatform).
+  std::map<std::string, cache::ImmutableRef> refs;
   std::map<std::string, std::string> attrs;
   // The frontend's result metadata ("containerimage.config", "source.date.epoch", ...).
   std::map<std::string, std::string> metadata;

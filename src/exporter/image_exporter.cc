@@ -2,10 +2,14 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "exporter/export_progress.h"
 #include "exporter/image_archive.h"
 #include "exporter/image_commit.h"
+#include "exporter/image_index.h"
+#include "exporter/layout_json.h"
+#include "exporter/platform_refs.h"
 #include "registry/image_config.h"
 #include "registry/reference.h"
 #include "session/content_copy.h"
@@ -18,18 +22,9 @@ namespace kiln::exporter {
 
 namespace {
 
-// The descriptor as Go marshals ocispecs.Descriptor: mediaType, digest, size, annotations.
+// The descriptor as Go marshals ocispecs.Descriptor.
 std::string DescriptorJson(const registry::Descriptor& d) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  j["mediaType"] = d.media_type;
-  j["digest"] = d.digest.str();
-  j["size"] = d.size;
-  if (!d.annotations.empty()) {
-    nlohmann::ordered_json a = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : d.annotations) a[k] = v;  // std::map: sorted, as Go
-    j["annotations"] = std::move(a);
-  }
-  return j.dump();
+  return internal::DescriptorJson(d).dump();
 }
 
 std::string Join(const std::vector<std::string>& v) {
@@ -73,19 +68,48 @@ class ImageExporter : public Exporter {
       return FailedPrecondition(VertexName() + " needs a client session");
     }
     content::Lease lease = deps_.store->NewLease("export");
-    std::string config;
-    if (auto it = req.metadata.find("containerimage.config"); it != req.metadata.end()) {
-      config = it->second;
-    }
     ImageCommitOptions co;
     co.layers = opts.layers;
     co.epoch = opts.epoch;
     co.manifest_annotations = opts.manifest_annotations;
-    KILN_ASSIGN_OR_RETURN(CommittedImage img, CommitImage(ctx, *deps_.cache, *deps_.store, req.ref,
-                                                          config, co, &lease, &vp));
-    registry::Descriptor desc = img.manifest;
-    desc.annotations.insert(opts.manifest_descriptor_annotations.begin(),
-                            opts.manifest_descriptor_annotations.end());
+    // One image, or one per platform under an index.
+    std::vector<CommittedImage> images;
+    registry::Descriptor desc;
+    if (req.refs.empty()) {
+      std::string config;
+      if (auto it = req.metadata.find("containerimage.config"); it != req.metadata.end()) {
+        config = it->second;
+      }
+      KILN_ASSIGN_OR_RETURN(CommittedImage img, CommitImage(ctx, *deps_.cache, *deps_.store,
+                                                            req.ref, config, co, &lease, &vp));
+      desc = img.manifest;
+      desc.annotations.insert(opts.manifest_descriptor_annotations.begin(),
+                              opts.manifest_descriptor_annotations.end());
+      images.push_back(std::move(img));
+    } else {
+      if (kind_ == ImageExporterKind::kDocker) {
+        return InvalidArgument(
+            "docker exporter does not currently support exporting manifest lists");
+      }
+      KILN_ASSIGN_OR_RETURN(std::vector<PlatformRef> platforms, PlatformRefs(req));
+      std::vector<registry::Descriptor> manifests;
+      for (const auto& p : platforms) {
+        KILN_ASSIGN_OR_RETURN(CommittedImage img, CommitImage(ctx, *deps_.cache, *deps_.store,
+                                                              p.ref, p.config, co, &lease, &vp));
+        registry::Descriptor d = img.manifest;
+        d.annotations.insert(opts.manifest_descriptor_annotations.begin(),
+                             opts.manifest_descriptor_annotations.end());
+        d.platform = p.platform.platform;
+        manifests.push_back(std::move(d));
+        images.push_back(std::move(img));
+      }
+      bool oci = opts.layers.oci_mediatypes.value_or(false);
+      KILN_ASSIGN_OR_RETURN(CommittedIndex idx,
+                            CommitIndex(ctx, *deps_.store, manifests, oci, &lease));
+      vp.Status("exporting manifest list " + idx.index.digest.str(), 0, 0, true);
+      desc = idx.index;
+    }
+    const bool single = req.refs.empty();
 
     std::map<std::string, std::string> resp;
     if (opts.names.size() == 1 && opts.names[0] == "*") {
@@ -93,16 +117,16 @@ class ImageExporter : public Exporter {
       opts.names.clear();
       if (it != req.metadata.end() && !it->second.empty()) opts.names.push_back(it->second);
     }
+    resp["containerimage.digest"] = desc.digest.str();
+    if (single) resp["containerimage.config.digest"] = images[0].config.digest.str();
     if (kind_ == ImageExporterKind::kImage) {
-      resp["containerimage.digest"] = img.manifest.digest.str();
-      resp["containerimage.config.digest"] = img.config.digest.str();
       resp["containerimage.descriptor"] = Base64Encode(DescriptorJson(desc));
-      KILN_RETURN_IF_ERROR(Name(img, opts, vp));
+      for (const auto& img : images) KILN_RETURN_IF_ERROR(Name(img, desc, opts, vp));
       if (!opts.names.empty()) resp["image.name"] = Join(opts.names);
       if (opts.push) {
         if (opts.names.empty()) return InvalidArgument("push=true needs a name: set name=<image>");
         for (const auto& n : opts.names) {
-          KILN_RETURN_IF_ERROR(Push(ctx, req, n, img, desc, opts, vp));
+          KILN_RETURN_IF_ERROR(Push(ctx, req, n, images, desc, opts, vp));
         }
       }
     } else {
@@ -121,52 +145,54 @@ class ImageExporter : public Exporter {
         desc.annotations["org.opencontainers.image.created"] =
             FormatRFC3339Nano(opts.epoch.value_or(now) * 1000000000);
       }
-      resp["containerimage.digest"] = img.manifest.digest.str();
-      resp["containerimage.config.digest"] = img.config.digest.str();
       resp["containerimage.descriptor"] = Base64Encode(DescriptorJson(desc));
-      KILN_RETURN_IF_ERROR(Send(ctx, req, img, desc, opts, resp, vp));
+      KILN_RETURN_IF_ERROR(Send(ctx, req, images, desc, opts, resp, vp));
     }
     return resp;
   }
 
-  // Keeps the image in the content store under each name (BuildKit's image store), where
-  // local resolves of later builds find it.
-  Status Name(const CommittedImage& img, const ImageExportOptions& opts,
-              solver::VertexProgress& vp) {
+  // Keeps the image (of one platform, under `root`: its manifest or their index) in the content
+  // store under each name (BuildKit's image store), where local resolves of later builds find it.
+  Status Name(const CommittedImage& img, const registry::Descriptor& root,
+              const ImageExportOptions& opts, solver::VertexProgress& vp) {
     std::vector<std::string> names = opts.names;
     if (!opts.dangling_prefix.empty() && names.empty()) {
-      names.push_back(opts.dangling_prefix + "@" + img.manifest.digest.str());
+      names.push_back(opts.dangling_prefix + "@" + root.digest.str());
     }
     if (!opts.store || names.empty()) return Status::Ok();
     KILN_ASSIGN_OR_RETURN(auto cfg, registry::ParseImageConfig(img.config_json, "exported image"));
-    std::vector<Digest> keep = {img.manifest.digest, img.manifest.digest, img.config.digest};
+    // [root, manifest, config, layers...]: the shape a pull leaves (the root is the index of a
+    // multi-platform image).
+    std::vector<Digest> keep = {root.digest, img.manifest.digest, img.config.digest};
     for (const auto& l : img.layers) keep.push_back(l.blob.digest);
     for (const auto& n : names) {
       auto ref = registry::ParseReference(n);
       if (!ref.ok()) return ref.status().Annotate("failed to parse " + n);
       std::string id = "naming to " + ref->String();
       vp.Status(id, 0, 0, false);
-      KILN_RETURN_IF_ERROR(
-          deps_.store->AddRoot("image/" + ref->String() + "/" + cfg.platform().String(), keep));
+      KILN_RETURN_IF_ERROR(deps_.store->AddRoot(
+          "image/" + ref->String() + "/" + registry::Normalize(cfg.platform()).String(), keep));
       vp.Status(id, 0, 0, true);
     }
     return Status::Ok();
   }
 
   Status Push(const Context& ctx, const ExportRequest& req, const std::string& name,
-              const CommittedImage& img, const registry::Descriptor& desc,
+              const std::vector<CommittedImage>& images, const registry::Descriptor& desc,
               const ImageExportOptions& opts, solver::VertexProgress& vp);
-  Status Send(const Context& ctx, const ExportRequest& req, const CommittedImage& img,
-              const registry::Descriptor& desc, const ImageExportOptions& opts,
-              const std::map<std::string, std::string>& resp, solver::VertexProgress& vp);
+  Status Send(const Context& ctx, const ExportRequest& req,
+              const std::vector<CommittedImage>& images, const registry::Descriptor& desc,
+              const ImageExportOptions& opts, const std::map<std::string, std::string>& resp,
+              solver::VertexProgress& vp);
 
   ImageExporterKind kind_;
   Deps deps_;
 };
 
 Status ImageExporter::Push(const Context& ctx, const ExportRequest& req, const std::string& name,
-                           const CommittedImage& img, const registry::Descriptor& desc,
-                           const ImageExportOptions& opts, solver::VertexProgress& vp) {
+                           const std::vector<CommittedImage>& images,
+                           const registry::Descriptor& desc, const ImageExportOptions& opts,
+                           solver::VertexProgress& vp) {
   auto ref = registry::ParseReference(name);
   if (!ref.ok()) return ref.status().Annotate("failed to parse " + name);
   if (opts.push_by_digest) {
@@ -177,10 +203,12 @@ Status ImageExporter::Push(const Context& ctx, const ExportRequest& req, const s
   auto client = deps_.registry(ctx, req, opts.insecure ? ref->domain : std::string());
   // Pulled layers from another repository of the same registry are mounted, not uploaded.
   std::map<Digest, std::string> sources;
-  for (const auto& l : img.layers) {
-    const std::string prefix = ref->domain + "/";
-    if (l.source.compare(0, prefix.size(), prefix) == 0 && l.source != ref->Name()) {
-      sources[l.blob.digest] = l.source.substr(prefix.size());
+  for (const auto& img : images) {
+    for (const auto& l : img.layers) {
+      const std::string prefix = ref->domain + "/";
+      if (l.source.compare(0, prefix.size(), prefix) == 0 && l.source != ref->Name()) {
+        sources[l.blob.digest] = l.source.substr(prefix.size());
+      }
     }
   }
   registry::PushOptions po;
@@ -196,10 +224,12 @@ Status ImageExporter::Push(const Context& ctx, const ExportRequest& req, const s
   vp.Status("pushing layers", 0, 0, true);
   if (!pushed.ok()) return pushed.status().Annotate("failed to push " + name);
   // Our layers are in this repository now: later pushes elsewhere on the registry mount them.
-  for (const auto& l : img.layers) {
-    Status s = RecordBlobSource(*deps_.cache, l, ref->Name());
-    if (!s.ok())
-      log::Warn("recording where layer {} was pushed: {}", l.blob.digest.str(), s.message());
+  for (const auto& img : images) {
+    for (const auto& l : img.layers) {
+      Status s = RecordBlobSource(*deps_.cache, l, ref->Name());
+      if (!s.ok())
+        log::Warn("recording where layer {} was pushed: {}", l.blob.digest.str(), s.message());
+    }
   }
   std::string mid = "pushing manifest for " + ref->Name() + "@" + desc.digest.str();
   vp.Status(mid, 0, 0, true);
@@ -209,7 +239,8 @@ Status ImageExporter::Push(const Context& ctx, const ExportRequest& req, const s
   return Status::Ok();
 }
 
-Status ImageExporter::Send(const Context& ctx, const ExportRequest& req, const CommittedImage& img,
+Status ImageExporter::Send(const Context& ctx, const ExportRequest& req,
+                           const std::vector<CommittedImage>& images,
                            const registry::Descriptor& desc, const ImageExportOptions& opts,
                            const std::map<std::string, std::string>& resp,
                            solver::VertexProgress& vp) {
@@ -220,11 +251,16 @@ Status ImageExporter::Send(const Context& ctx, const ExportRequest& req, const C
     // An OCI layout directory on the client: the blobs go into the content store the client
     // serves for it, children first; the client writes index.json from the response.
     std::vector<session::BlobDescriptor> blobs;
-    for (const auto& l : img.layers) {
-      blobs.push_back({l.blob.media_type, l.blob.digest, l.blob.size});
+    std::set<Digest> seen;  // platforms share base layers
+    auto add = [&](const auto& d) {
+      if (seen.insert(d.digest).second) blobs.push_back({d.media_type, d.digest, d.size});
+    };
+    for (const auto& img : images) {
+      for (const auto& l : img.layers) add(l.blob);
+      add(img.config);
+      if (img.manifest.digest != desc.digest) add(img.manifest);
     }
-    blobs.push_back({img.config.media_type, img.config.digest, img.config.size});
-    blobs.push_back({desc.media_type, desc.digest, desc.size});
+    add(desc);
     session::BlobCopyOptions co;
     co.progress = [&vp](const session::BlobProgress& p) {
       vp.Status(p.blob->digest.str(), p.written, p.blob->size, p.done);

@@ -30,7 +30,9 @@ Json StringMapJson(const std::map<std::string, std::string>& m) {
   return j;
 }
 
-Json DescriptorJson(const registry::Descriptor& d) {
+}  // namespace
+
+nlohmann::ordered_json DescriptorJson(const registry::Descriptor& d) {
   Json j = Json::object();
   j["mediaType"] = d.media_type;
   j["digest"] = d.digest.str();
@@ -42,26 +44,15 @@ Json DescriptorJson(const registry::Descriptor& d) {
     j["annotations"] = StringMapJson(d.annotations);
   }
   if (d.platform) {
-    const registry::Platform& p = *d.platform;
-    Json pj = Json::object();
-    pj["architecture"] = p.architecture;
-    pj["os"] = p.os;
-    if (!p.os_version.empty()) {
-      pj["os.version"] = p.os_version;
-    }
-    if (!p.os_features.empty()) {
-      pj["os.features"] = p.os_features;
-    }
-    if (!p.variant.empty()) {
-      pj["variant"] = p.variant;
-    }
-    j["platform"] = std::move(pj);
+    j["platform"] = registry::PlatformToJSON(*d.platform);
   }
   if (!d.artifact_type.empty()) {
     j["artifactType"] = d.artifact_type;
   }
   return j;
 }
+
+namespace {
 
 // What containerd's ociReferenceName makes of a normalised name: the tag (with the digest if
 // both are given), or the whole name when there is no tag.

@@ -4,6 +4,7 @@
 // spaces, '<', '>', '&', U+2028 and U+2029 escaped, no trailing newline. Pure functions;
 // thread-safe.
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 #include "registry/reference.h"
 
 namespace kiln::exporter::internal {
+
+// A descriptor as Go marshals ocispecs.Descriptor: mediaType, digest, size, urls, annotations,
+// platform, artifactType (empty ones left out).
+nlohmann::ordered_json DescriptorJson(const registry::Descriptor& d);
 
 // {"imageLayoutVersion":"1.0.0"}
 std::string OCILayoutJson();

@@ -16,7 +16,10 @@
 namespace kiln::frontend {
 
 struct SolveResult {
-  solver::OpResultPtr ref;  // null for an empty result
+  solver::OpResultPtr ref;  // null for an empty result or one with `refs`
+  // A result of several platforms (BuildKit's Result.Refs): one ref per platform id
+  // ("linux/arm64"), described by the metadata "refs.platforms"; `ref` is then null.
+  std::map<std::string, solver::OpResultPtr> refs;
   std::map<std::string, std::string> metadata;
 };
 

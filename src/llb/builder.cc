@@ -48,23 +48,36 @@ State State::Source(const std::string& identifier, std::map<std::string, std::st
   return State(n, 0);
 }
 
+namespace {
+
+// "os/arch[/variant]" as a pb::Platform.
+void SetPlatform(pb::Op& op, std::string_view platform) {
+  auto* p = op.mutable_platform();
+  std::string parts[3];
+  for (auto& part : parts) {
+    size_t slash = platform.find('/');
+    part = std::string(platform.substr(0, slash));
+    platform = slash == std::string_view::npos ? std::string_view() : platform.substr(slash + 1);
+  }
+  p->set_os(parts[0]);
+  p->set_architecture(parts[1]);
+  p->set_variant(parts[2]);
+}
+
+}  // namespace
+
 State State::Image(const std::string& ref, const std::string& platform,
                    std::map<std::string, std::string> attrs) {
   State s = Source("docker-image://" + ref, std::move(attrs));
-  if (!platform.empty()) {
-    auto* p = s.node_->op.mutable_platform();
-    std::string_view rest = platform;
-    std::string parts[3];
-    for (auto& part : parts) {
-      size_t slash = rest.find('/');
-      part = std::string(rest.substr(0, slash));
-      rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    }
-    p->set_os(parts[0]);
-    p->set_architecture(parts[1]);
-    p->set_variant(parts[2]);
-  }
+  if (!platform.empty()) SetPlatform(s.node_->op, platform);
   return s;
+}
+
+State State::WithPlatform(const std::string& platform) const {
+  if (!node_ || platform.empty()) return *this;
+  auto n = std::make_shared<Node>(*node_);
+  SetPlatform(n->op, platform);
+  return State(n, index_);
 }
 
 State State::Merge(const std::vector<State>& inputs, const std::string& custom_name) {

@@ -44,6 +44,9 @@ class State {
   // Sets llb.customname on the op that produces this state.
   State WithCustomName(const std::string& name) const;
   State IgnoreCache() const;
+  // Sets the platform ("os/arch[/variant]") of the op that produces this state: the platform it
+  // runs for (an exec op's process, an image source's manifest).
+  State WithPlatform(const std::string& platform) const;
 
   // Marks the op that produces this state as coming from these lines (1-based, inclusive) of
   // the source file given to Marshal: errors of that op then show those lines.

@@ -154,6 +154,20 @@ TEST(DefinitionTest, CapsOfTheHttpAndGitSourcesAreKnown) {
   }
 }
 
+TEST(DefinitionTest, WithPlatformSetsTheOpsPlatformAndChangesItsDigest) {
+  State mkdir = FileOpBuilder(State::Scratch()).Mkdir("/out", 0755).Result();
+  auto plain = LoadDefinition(*mkdir.Marshal());
+  auto arm = LoadDefinition(*mkdir.WithPlatform("linux/arm/v7").Marshal());
+  ASSERT_TRUE(plain.ok() && arm.ok());
+  EXPECT_NE(plain->root, arm->root);
+  const pb::Platform& p = arm->ops.at(arm->root).op.platform();
+  EXPECT_EQ(p.os(), "linux");
+  EXPECT_EQ(p.architecture(), "arm");
+  EXPECT_EQ(p.variant(), "v7");
+  EXPECT_FALSE(plain->ops.at(plain->root).op.has_platform());
+  EXPECT_TRUE(State::Scratch().WithPlatform("linux/arm64").scratch());
+}
+
 TEST(DefinitionTest, VertexNames) {
   State s = FileOpBuilder(State()).Mkdir("/a", 0755).Copy(State::Local("c"), "/x", "/a/x").Result();
   auto l = LoadDefinition(*s.Marshal());

@@ -55,7 +55,8 @@ std::string MountTypeName(pb::MountType t) {
 
 class ExecOp : public solver::Op {
  public:
-  ExecOp(pb::Op op, const OpDeps& deps) : op_(std::move(op)), deps_(deps) {}
+  ExecOp(pb::Op op, const OpDeps& deps, std::string name)
+      : op_(std::move(op)), deps_(deps), name_(std::move(name)) {}
 
   Result<solver::CacheMap> GetCacheMap(const Context&, solver::OpContext&) override {
     const pb::ExecOp& e = op_.exec();
@@ -112,6 +113,7 @@ class ExecOp : public solver::Op {
     if (deps_.worker == nullptr || deps_.worker->executor() == nullptr) {
       return FailedPrecondition("this worker has no executor to run " + ArgsString());
     }
+    KILN_RETURN_IF_ERROR(CheckPlatform());
     const pb::ExecOp& e = op_.exec();
     const auto t_start = std::chrono::steady_clock::now();
     std::vector<const cache::ImmutableRef*> refs;
@@ -298,6 +300,28 @@ class ExecOp : public solver::Op {
   }
 
  private:
+  // kiln does not emulate: a process for a platform the worker cannot run fails here, naming
+  // the platform and the step, rather than with "exec format error" from the runtime.
+  Status CheckPlatform() const {
+    if (!op_.has_platform() || op_.platform().architecture().empty()) return Status::Ok();
+    worker::Platform p;
+    p.os = op_.platform().os().empty() ? "linux" : op_.platform().os();
+    p.architecture = op_.platform().architecture();
+    p.variant = op_.platform().variant();
+    if (deps_.worker->CanRun(p)) return Status::Ok();
+    auto str = [](const worker::Platform& w) {
+      return w.os + "/" + w.architecture + (w.variant.empty() ? "" : "/" + w.variant);
+    };
+    std::string can;
+    for (const auto& w : deps_.worker->Platforms()) can += (can.empty() ? "" : ", ") + str(w);
+    std::string step = name_.empty() ? "process \"" + ArgsString() + "\"" : "step " + name_;
+    return FailedPrecondition(fmt::format(
+        "{} is for platform {}, which this worker cannot run (it runs {}): kiln does not emulate "
+        "other platforms; register a binfmt_misc emulator for {} (qemu-user-static) or build "
+        "without RUN for that platform",
+        step, str(p), can, str(p)));
+  }
+
   std::string ArgsString() const {
     std::string s;
     for (const auto& a : op_.exec().meta().args()) s += (s.empty() ? "" : " ") + a;
@@ -322,12 +346,14 @@ class ExecOp : public solver::Op {
 
   pb::Op op_;
   OpDeps deps_;
+  std::string name_;
 };
 
 }  // namespace
 
-std::shared_ptr<solver::Op> NewExecOp(const pb::Op& op, const OpDeps& deps) {
-  return std::make_shared<ExecOp>(op, deps);
+std::shared_ptr<solver::Op> NewExecOp(const pb::Op& op, const OpDeps& deps,
+                                      const std::string& name) {
+  return std::make_shared<ExecOp>(op, deps, name);
 }
 
 }  // namespace kiln::llbsolver

@@ -36,7 +36,7 @@ Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& lo, const OpDeps&
     case pb::Op::kDiff:
       return NewDiffOp(lo.op, deps);
     case pb::Op::kExec:
-      return NewExecOp(lo.op, deps);
+      return NewExecOp(lo.op, deps, llb::VertexName(lo));
     default:
       return Unimplemented("op " + lo.digest + " of this type is not supported");
   }

@@ -39,7 +39,9 @@ std::shared_ptr<solver::Op> NewGitSourceOp(const pb::Op& op, const OpDeps& deps)
 std::shared_ptr<solver::Op> NewFileOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewMergeOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewDiffOp(const pb::Op& op, const OpDeps& deps);
-std::shared_ptr<solver::Op> NewExecOp(const pb::Op& op, const OpDeps& deps);
+// `name`: the step's progress name, for errors that are about the whole step.
+std::shared_ptr<solver::Op> NewExecOp(const pb::Op& op, const OpDeps& deps,
+                                      const std::string& name = "");
 
 // The job's client secrets for a source (session::GetSecret over oc's sessions); bound to ctx
 // and oc, which must outlive the calls.

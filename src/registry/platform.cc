@@ -151,6 +151,62 @@ Platform Normalize(Platform p) {
   return p;
 }
 
+nlohmann::ordered_json PlatformToJSON(const Platform& p) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  j["architecture"] = p.architecture;
+  j["os"] = p.os;
+  if (!p.os_version.empty()) j["os.version"] = p.os_version;
+  if (!p.os_features.empty()) j["os.features"] = p.os_features;
+  if (!p.variant.empty()) j["variant"] = p.variant;
+  return j;
+}
+
+std::string FormatExportPlatforms(const std::vector<ExportPlatform>& platforms) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& p : platforms) {
+    list.push_back({{"id", p.id}, {"platform", PlatformToJSON(p.platform)}});
+  }
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  j["platforms"] = std::move(list);
+  return j.dump();
+}
+
+Result<std::vector<ExportPlatform>> ParseExportPlatforms(std::string_view json) {
+  auto bad = [](const std::string& why) {
+    return InvalidArgument("invalid refs.platforms metadata: " + why);
+  };
+  auto j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
+  auto list = j.find("platforms");
+  if (list == j.end() || !list->is_array()) return bad("no platforms list");
+  std::vector<ExportPlatform> out;
+  for (const auto& e : *list) {
+    if (!e.is_object()) return bad("an entry is not an object");
+    auto str = [](const nlohmann::json& o, const char* k) {
+      auto it = o.find(k);
+      return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    ExportPlatform ep;
+    ep.id = str(e, "id");
+    auto pj = e.find("platform");
+    if (pj == e.end() || !pj->is_object()) return bad("entry " + ep.id + " has no platform");
+    ep.platform.os = str(*pj, "os");
+    ep.platform.architecture = str(*pj, "architecture");
+    ep.platform.variant = str(*pj, "variant");
+    ep.platform.os_version = str(*pj, "os.version");
+    if (auto f = pj->find("os.features"); f != pj->end() && f->is_array()) {
+      for (const auto& v : *f) {
+        if (v.is_string()) ep.platform.os_features.push_back(v.get<std::string>());
+      }
+    }
+    if (ep.id.empty() || ep.platform.os.empty() || ep.platform.architecture.empty()) {
+      return bad("an entry has no id, os or architecture");
+    }
+    out.push_back(std::move(ep));
+  }
+  return out;
+}
+
 Result<Platform> ParsePlatform(std::string_view specifier) {
   auto fail = [&](std::string_view why) {
     return InvalidArgument("invalid platform \"" + std::string(specifier.substr(0, 100)) +

@@ -9,6 +9,7 @@
 //     amd64/vN accepts amd64/v(N-1)..v1. amd64 accepts amd64 only (no 386 fallback).
 // Value types and pure functions; thread-safe.
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,21 @@ Platform Normalize(Platform p);
 
 // The platform of this machine, normalised (linux/amd64, linux/arm64, linux/arm/v7, ...).
 Platform HostPlatform();
+
+// The platform as Go marshals ocispecs.Platform: architecture, os, os.version, os.features,
+// variant, empty ones left out.
+nlohmann::ordered_json PlatformToJSON(const Platform& p);
+
+// The platforms of a multi-platform build result (BuildKit's exptypes.Platforms, the result
+// metadata "refs.platforms"): {"platforms":[{"id":"linux/arm64","platform":{...}},...]}, the
+// id being the key of the platform's ref and of its "containerimage.config/<id>".
+struct ExportPlatform {
+  std::string id;
+  Platform platform;
+};
+std::string FormatExportPlatforms(const std::vector<ExportPlatform>& platforms);
+// InvalidArgument when the JSON is not that shape or a platform has no os or architecture.
+Result<std::vector<ExportPlatform>> ParseExportPlatforms(std::string_view json);
 
 class PlatformMatcher {
  public:

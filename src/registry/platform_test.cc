@@ -134,3 +134,32 @@ TEST(PlatformTest, StrictMatcherAcceptsOnlyThePlatform) {
 
 }  // namespace
 }  // namespace kiln::registry
+
+namespace kiln::registry {
+namespace {
+
+TEST(ExportPlatformsTest, RoundTripInBuildKitsShape) {
+  std::vector<ExportPlatform> in = {{"linux/amd64", {"linux", "amd64", "", "", {}}},
+                                    {"linux/arm/v7", {"linux", "arm", "v7", "", {}}}};
+  std::string json = FormatExportPlatforms(in);
+  EXPECT_EQ(
+      json,
+      R"({"platforms":[{"id":"linux/amd64","platform":{"architecture":"amd64","os":"linux"}},)"
+      R"({"id":"linux/arm/v7","platform":{"architecture":"arm","os":"linux","variant":"v7"}}]})");
+  auto out = ParseExportPlatforms(json);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_EQ((*out)[1].id, "linux/arm/v7");
+  EXPECT_EQ((*out)[1].platform, in[1].platform);
+}
+
+TEST(ExportPlatformsTest, MalformedMetadataIsInvalidArgument) {
+  for (const char* bad : {"", "[]", R"({"platforms":{}})", R"({"platforms":[{"id":"x"}]})",
+                          R"({"platforms":[{"id":"x","platform":{"os":"linux"}}]})"}) {
+    auto out = ParseExportPlatforms(bad);
+    EXPECT_EQ(out.status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::registry

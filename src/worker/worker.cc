@@ -82,6 +82,8 @@ Result<std::unique_ptr<Worker>> Worker::New(const WorkerOptions& opts) {
   std::filesystem::create_directories(opts.root, ec);
   if (ec) return Internal("create worker root " + opts.root + ": " + ec.message());
   KILN_ASSIGN_OR_RETURN(w->id_, LoadOrCreateID(opts.root));
+  w->platforms_ = {HostPlatform()};
+  for (auto& p : BinfmtPlatforms()) w->platforms_.push_back(std::move(p));
   if (opts.snapshotter != "auto" && opts.snapshotter != "native" &&
       opts.snapshotter != "overlayfs") {
     return InvalidArgument("unknown snapshotter \"" + opts.snapshotter +
@@ -126,7 +128,17 @@ std::map<std::string, std::string> Worker::Labels() const {
   };
 }
 
-std::vector<Platform> Worker::Platforms() const { return {HostPlatform()}; }
+bool Worker::CanRun(const Platform& p) const {
+  // An arm64 host runs arm/v7 natively only where the CPU says so; kiln checks os, architecture
+  // and variant as listed (an empty variant accepts any).
+  for (const auto& w : platforms_) {
+    if (w.os == p.os && w.architecture == p.architecture &&
+        (p.variant.empty() || w.variant.empty() || w.variant == p.variant)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 Result<solver::OpResultPtr> Worker::Load(const Context& ctx, const std::string& id) {
   KILN_ASSIGN_OR_RETURN(auto ref, cache_->Get(id));

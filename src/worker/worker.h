@@ -63,7 +63,11 @@ class Worker : public solver::ResultLoader {
 
   const std::string& id() const { return id_; }
   std::map<std::string, std::string> Labels() const;
-  std::vector<Platform> Platforms() const;
+  // What the worker can run (ListWorkers): the host's platform first, then those the kernel
+  // runs through an enabled binfmt_misc emulator (read once, when the worker starts).
+  std::vector<Platform> Platforms() const { return platforms_; }
+  // Whether an exec op of platform `p` can run here.
+  bool CanRun(const Platform& p) const;
   cache::Manager& cache() { return *cache_; }
   cache::CacheMounts& cache_mounts() { return *cache_mounts_; }
   snapshot::Snapshotter& snapshotter() { return *snapshotter_; }
@@ -78,6 +82,7 @@ class Worker : public solver::ResultLoader {
   WorkerOptions opts_;
   std::string id_;
   std::string network_;  // the resolved network mode: "cni" or "host"
+  std::vector<Platform> platforms_;
   std::unique_ptr<snapshot::Snapshotter> snapshotter_;
   std::unique_ptr<cache::Manager> cache_;
   std::unique_ptr<cache::CacheMounts> cache_mounts_;  // before cache_ in destruction
@@ -87,5 +92,9 @@ class Worker : public solver::ResultLoader {
 
 // The host's platform in OCI terms (amd64, arm64, …).
 Platform HostPlatform();
+
+// The platforms with an enabled qemu-<arch> handler in the binfmt_misc directory `dir`, in name
+// order, less the host's architecture (binfmt_linux.cc).
+std::vector<Platform> BinfmtPlatforms(const std::string& dir = "/proc/sys/fs/binfmt_misc");
 
 }  // namespace kiln::worker

@@ -137,15 +137,46 @@ TEST_F(DockerfileTest, UnsupportedFrontendOptionsAreErrorsNotSilentDifferences) 
   WriteFile(ctx_ + "/top.txt", "top\n");
   auto r = Build({"--opt", "platform=linux/amd64"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = Build({"--opt", "platform=linux/arm64"});
+  r = Build({"--opt", "platform=linux/amd64,linux/arm64/v8/x"});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("platform=linux/arm64: kiln builds for linux/amd64 only"), std::string::npos)
+  EXPECT_NE(r.err.find("failed to parse target platform linux/arm64/v8/x: invalid platform"),
+            std::string::npos)
       << r.err;
   WriteFile(ctx_ + "/Dockerfile.ctx", "FROM top\n");
   r = Build({"--opt", "context:top=oci-layout://store@sha256:" + std::string(64, 'a'), "--opt",
              "filename=Dockerfile.ctx"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("oci-layout contexts are not supported by kiln yet"), std::string::npos)
+      << r.err;
+}
+
+// Both client flows return a result of several platforms (the frontend run in the daemon, and
+// LLBBridge's ref maps handed back through Return): one directory per platform.
+TEST_F(DockerfileTest, SeveralPlatformsGiveOneDirectoryEachInBothFlows) {
+  WriteFile(
+      ctx_ + "/Dockerfile",
+      "FROM scratch\nARG TARGETPLATFORM\nCOPY top.txt /\nCOPY <<EOT /p\n$TARGETPLATFORM\nEOT\n");
+  WriteFile(ctx_ + "/top.txt", "top\n");
+  for (bool in_solve : {false, true}) {
+    SCOPED_TRACE(in_solve ? "frontend in solve" : "client-side frontend flow");
+    std::filesystem::remove_all(out_);
+    auto r = Build({"--opt", "platform=linux/arm64,linux/arm/v7"}, in_solve);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(ReadFile(out_ + "/linux_arm64/p"), "linux/arm64\n");
+    EXPECT_EQ(ReadFile(out_ + "/linux_arm_v7/p"), "linux/arm/v7\n");
+    EXPECT_EQ(ReadFile(out_ + "/linux_arm_v7/top.txt"), "top\n");
+    EXPECT_FALSE(std::filesystem::exists(out_ + "/top.txt"));
+  }
+  // platform-split=false merges the platforms; a file both have is an error.
+  std::filesystem::remove_all(out_);
+  auto r = daemon_.Kilnctl({"build", "--frontend", "dockerfile.v0", "--local", "context=" + ctx_,
+                            "--local", "dockerfile=" + ctx_, "--opt",
+                            "platform=linux/arm64,linux/arm/v7", "--output",
+                            "type=local,dest=" + out_ + ",platform-split=false"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("cannot overwrite p from linux/arm64 with linux/arm/v7 when split option "
+                       "is disabled"),
+            std::string::npos)
       << r.err;
 }
 

@@ -36,9 +36,10 @@ using Placeholders = std::map<std::string, std::string>;
 
 const std::set<std::string>& KnownKeys() {
   static const std::set<std::string> keys = {
-      "about",    "skip",  "opts",       "args",     "secrets",        "ssh",
-      "prebuild", "files", "absent",     "config",   "image",          "history",
-      "layers",   "error", "error_line", "progress", "not_in_progress"};
+      "about",      "skip",  "opts",       "args",     "secrets",         "ssh",
+      "prebuild",   "files", "absent",     "config",   "image",           "history",
+      "layers",     "error", "error_line", "progress", "not_in_progress", "platforms",
+      "local_files"};
   return keys;
 }
 
@@ -130,7 +131,7 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
       setup_error_ = "registry: " + registry_->error();
       return;
     }
-    json images = registry_->PushFixtureImages({"busybox"});
+    json images = registry_->PushFixtureImages({"busybox", "multi"});
     if (images.is_discarded()) {
       setup_error_ = "fixture images: " + registry_->error();
       return;
@@ -380,6 +381,44 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
     }
     const json& want_history = JsonAt(spec, {"history"});
     if (want_history.is_array()) CheckHistory(want_history, JsonAt(config, {"history"}));
+    const json& want_platforms = JsonAt(spec, {"platforms"});
+    if (want_platforms.is_array()) {
+      json index = blob(JsonAt(ReadJson(dir + "/index.json"), {"manifests", 0}));
+      CheckPlatforms(want_platforms, index, blob);
+    }
+  }
+
+  // A multi-platform image: the index lists one manifest per expected entry, in order, each
+  // with `platform` (a subset of the descriptor's), its config's top-level fields (`image`) and
+  // `config` fields.
+  template <typename BlobFn>
+  void CheckPlatforms(const json& want, const json& index, const BlobFn& blob) {
+    const json& manifests = JsonAt(index, {"manifests"});
+    ASSERT_TRUE(manifests.is_array()) << "the image is not an index: " << index.dump();
+    ASSERT_EQ(manifests.size(), want.size()) << index.dump(2);
+    for (size_t i = 0; i < want.size(); i++) {
+      SCOPED_TRACE("platform " + std::to_string(i));
+      for (const auto& [k, v] : JsonAt(want[i], {"platform"}).items()) {
+        EXPECT_EQ(JsonAt(manifests[i], {"platform", k}), v) << "platform." << k;
+      }
+      json config = blob(JsonAt(blob(manifests[i]), {"config"}));
+      for (const auto& [k, v] : JsonAt(want[i], {"image"}).items()) {
+        EXPECT_EQ(JsonAt(config, {k}), v) << k;
+      }
+      for (const auto& [k, v] : JsonAt(want[i], {"config"}).items()) {
+        EXPECT_EQ(JsonAt(config, {"config", k}), v) << "config." << k;
+      }
+    }
+  }
+
+  // The same build (cached) exported with type=local: local_files as `files` says.
+  void CheckLocal(const json& spec, const std::vector<std::string>& flags) {
+    std::string dir = work_ + "/local";
+    auto r = Build(flags, "type=local,dest=" + dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const auto& [path, want] : JsonAt(spec, {"local_files"}).items()) {
+      CheckFile(dir, path, want);
+    }
   }
 
   // The expected entries are the last ones of the image's history (the base image's come
@@ -450,9 +489,10 @@ TEST_P(DockerfileConformance, Case) {
   ASSERT_EQ(untar.exit_code, 0) << untar.err;
   CheckFiles(spec, out);
   if (spec.contains("config") || spec.contains("image") || spec.contains("history") ||
-      spec.contains("layers")) {
+      spec.contains("layers") || spec.contains("platforms")) {
     CheckImage(spec, flags);
   }
+  if (spec.contains("local_files")) CheckLocal(spec, flags);
   if (HasFailure()) std::cerr << "---- kilnctl output ----\n" << r.err << "\n";
 }
 

@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "registry_fixture.h"
+#include "util/digest.h"
 
 namespace kiln::itest {
 namespace {
@@ -198,6 +199,39 @@ TEST_F(ImageExportTest, PushSkipsWhatTheRegistryHasAndIsUsableAsABase) {
   r = Build(daemon_, "type=local,dest=" + out_ + "/next");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(ReadFile(out_ + "/next/both.txt"), "hello from kiln\nbuilt\n");
+}
+
+// Two platforms: the registry gets a manifest list of two manifests with their platforms and
+// configs; a later build FROM it picks the host's manifest.
+TEST_F(ImageExportTest, SeveralPlatformsArePushedAsAnIndex) {
+  WriteFile(ctx_ + "/Dockerfile", "FROM " + registry_->host() +
+                                      "/busybox:latest\n"
+                                      "ARG TARGETARCH\n"
+                                      "COPY hello.txt /hello-$TARGETARCH.txt\n");
+  std::string name = registry_->host() + "/pushed/multi:1";
+  auto r =
+      Build(daemon_, "type=image,name=" + name + ",push=true",
+            {"--opt", "platform=linux/amd64,linux/arm64", "--metadata-file", out_ + "/md.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json md = ReadJson(out_ + "/md.json");
+  EXPECT_FALSE(md.contains("containerimage.config.digest")) << md.dump();
+  auto raw = itest::Run({"skopeo", "inspect", "--tls-verify=false", "--raw", "docker://" + name});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  json index = json::parse(raw.out, nullptr, false);
+  EXPECT_EQ(index["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json");
+  EXPECT_EQ(md["containerimage.digest"], Digest::FromBytes(raw.out).str());
+  ASSERT_EQ(index["manifests"].size(), 2u) << raw.out;
+  EXPECT_EQ(index["manifests"][0]["platform"], json({{"architecture", "amd64"}, {"os", "linux"}}));
+  EXPECT_EQ(index["manifests"][1]["platform"], json({{"architecture", "arm64"}, {"os", "linux"}}));
+  auto arm = itest::Run({"skopeo", "--override-arch", "arm64", "inspect", "--tls-verify=false",
+                         "--config", "docker://" + name});
+  ASSERT_EQ(arm.exit_code, 0) << arm.err;
+  EXPECT_EQ(json::parse(arm.out, nullptr, false)["architecture"], "arm64") << arm.out;
+
+  WriteFile(ctx_ + "/Dockerfile", "FROM " + name + "\nRUN cat /hello-amd64.txt > /seen.txt\n");
+  r = Build(daemon_, "type=local,dest=" + out_ + "/next");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/next/seen.txt"), "hello from kiln\n");
 }
 
 TEST_F(ImageExportTest, SourceDateEpochGivesTheSameManifestInSeparateRoots) {

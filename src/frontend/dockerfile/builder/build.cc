@@ -1,6 +1,8 @@
 #include "frontend/dockerfile/builder/build.h"
 
 #include <algorithm>
+#include <optional>
+#include <thread>
 
 #include "frontend/dockerfile/builder/named_context.h"
 #include "frontend/dockerfile/builder/options.h"
@@ -8,7 +10,9 @@
 #include "frontend/dockerfile/dockerignore.h"
 #include "frontend/dockerfile/parser/directives.h"
 #include "llb/builder.h"
+#include "registry/platform.h"
 #include "util/background.h"
+#include "util/go_strconv.h"
 
 namespace kiln::dockerfile {
 namespace {
@@ -50,23 +54,49 @@ bool IsStandardSyntax(const std::string& ref) {
   return tag == "latest" || tag.rfind("1", 0) == 0;
 }
 
-// The platform option: kiln builds linux/amd64 only so far, so another platform is an error
-// rather than a build that silently differs.
-Status CheckUnsupportedOptions(const std::map<std::string, std::string>& opts) {
-  auto it = opts.find("platform");
-  if (it == opts.end() || it->second.empty()) return Status::Ok();
-  const std::string& v = it->second;
+// The platforms to build for (option platform=, comma-separated, normalised); none when the
+// option is not given: the build platform, implicitly.
+Result<std::vector<registry::Platform>> TargetPlatforms(
+    const std::map<std::string, std::string>& opts) {
+  std::vector<registry::Platform> out;
+  std::string v = Opt(opts, "platform");
+  if (v.empty()) return out;
   size_t start = 0;
   while (start <= v.size()) {
     size_t end = std::min(v.find(',', start), v.size());
     std::string p = v.substr(start, end - start);
-    if (p != "linux/amd64" && p != "linux/x86_64" && p != "linux/amd64/v1") {
-      return Unimplemented("frontend option platform=" + v +
-                           ": kiln builds for linux/amd64 only so far");
+    auto parsed = registry::ParsePlatform(p);
+    if (!parsed.ok()) {
+      return InvalidArgument("failed to parse target platform " + p + ": " +
+                             parsed.status().message());
     }
+    out.push_back(*parsed);
     start = end + 1;
   }
-  return Status::Ok();
+  return out;
+}
+
+// Whether the result has one ref per platform (BuildKit's MultiPlatformRequested): several
+// targets, or the multi-platform option (or build-arg:BUILDKIT_MULTI_PLATFORM) says so.
+Result<bool> MultiPlatform(const std::map<std::string, std::string>& opts, size_t targets) {
+  bool multi = targets > 1;
+  std::string v = Opt(opts, "build-arg:BUILDKIT_MULTI_PLATFORM", Opt(opts, "multi-platform"));
+  if (v.empty()) return multi;
+  auto b = GoParseBool(v);
+  if (!b.ok()) return InvalidArgument("invalid boolean value for multi-platform: " + v);
+  if (!*b && multi) {
+    return InvalidArgument(
+        "conflicting config: returning multiple target platforms is not allowed");
+  }
+  return *b;
+}
+
+pb::Platform ToPb(const registry::Platform& p) {
+  pb::Platform out;
+  out.set_os(p.os);
+  out.set_architecture(p.architecture);
+  out.set_variant(p.variant);
+  return out;
 }
 
 }  // namespace
@@ -74,7 +104,8 @@ Status CheckUnsupportedOptions(const std::map<std::string, std::string>& opts) {
 Result<frontend::SolveResult> DockerfileFrontend::Solve(
     const Context& ctx, frontend::FrontendLLBBridge& bridge,
     const std::map<std::string, std::string>& opts) {
-  KILN_RETURN_IF_ERROR(CheckUnsupportedOptions(opts));
+  KILN_ASSIGN_OR_RETURN(std::vector<registry::Platform> targets, TargetPlatforms(opts));
+  KILN_ASSIGN_OR_RETURN(bool multi, MultiPlatform(opts, targets.size()));
   std::string filename = Opt(opts, "filename", "Dockerfile");
   std::string df_local = Opt(opts, "contextkey", "dockerfile");
   std::string ctx_local = "context";
@@ -143,36 +174,78 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
     if (k.rfind("build-arg:", 0) == 0) co.build_args[k.substr(10)] = v;
     if (k.rfind("label:", 0) == 0) co.labels[k.substr(6)] = v;
   }
+  co.build_platform = registry::HostPlatform();
+  co.multi_platform = multi;
   std::string resolve_mode = Opt(opts, "image-resolve-mode");
-  co.resolve_image = [&](const std::string& ref) -> Result<ResolvedImage> {
+  co.resolve_image = [&](const std::string& ref,
+                         const registry::Platform& platform) -> Result<ResolvedImage> {
     frontend::ResolveImageConfigOptions ro;
-    pb::Platform p;
-    p.set_os("linux");
-    p.set_architecture("amd64");
-    ro.platform = p;
+    ro.platform = ToPb(platform);
     ro.resolve_mode = resolve_mode;
     ResolvedImage out;
-    KILN_RETURN_IF_ERROR(
-        bridge.WithProgress("[internal] load metadata for " + ref, [&]() -> Status {
-          KILN_ASSIGN_OR_RETURN(auto r, bridge.ResolveImageConfig(ctx, ref, ro));
-          out = ResolvedImage{r.digest, r.config};
-          return Status::Ok();
-        }));
+    std::string prefix = multi ? "[" + platform.String() + " internal] " : "[internal] ";
+    KILN_RETURN_IF_ERROR(bridge.WithProgress(prefix + "load metadata for " + ref, [&]() -> Status {
+      KILN_ASSIGN_OR_RETURN(auto r, bridge.ResolveImageConfig(ctx, ref, ro));
+      out = ResolvedImage{r.digest, r.config};
+      return Status::Ok();
+    }));
     return out;
   };
-  NamedContexts contexts(ctx, bridge, opts, co.resolve_image);
-  co.named_context = [&](const std::string& name) { return contexts.Load(name); };
-  SourceRange where;
-  auto conv = Dockerfile2LLB(*dockerfile, co, &where);
-  if (!conv.ok()) {
-    // The lines travel as BuildKit's typed source detail, so buildctl and kilnctl show them.
-    if (where.start < 1) return conv.status();
-    return conv.status().WithSource(
-        SourceLocation{filename, *dockerfile, {{where.start, where.end}}});
+
+  // One conversion per target platform (BuildKit's dockerui Build), then their solves in
+  // parallel.
+  std::vector<std::optional<registry::Platform>> wanted(targets.begin(), targets.end());
+  if (wanted.empty()) wanted.push_back(std::nullopt);
+  struct PlatformBuild {
+    registry::ExportPlatform exp;
+    ConvertResult conv;
+    Result<frontend::SolveResult> res = Internal("not solved");
+  };
+  std::vector<PlatformBuild> builds(wanted.size());
+  for (size_t i = 0; i < wanted.size(); i++) {
+    ConvertOptions pco = co;
+    pco.target_platform = wanted[i];
+    NamedContexts contexts(ctx, bridge, opts, co.resolve_image);
+    pco.named_context = [&](const std::string& name, const registry::Platform& platform) {
+      return contexts.Load(name, platform);
+    };
+    SourceRange where;
+    auto conv = Dockerfile2LLB(*dockerfile, pco, &where);
+    if (!conv.ok()) {
+      // The lines travel as BuildKit's typed source detail, so buildctl and kilnctl show them.
+      if (where.start < 1) return conv.status();
+      return conv.status().WithSource(
+          SourceLocation{filename, *dockerfile, {{where.start, where.end}}});
+    }
+    builds[i].conv = std::move(*conv);
+    registry::Platform p = wanted[i] ? *wanted[i] : registry::HostPlatform();
+    builds[i].exp = registry::ExportPlatform{p.String(), p};
   }
-  KILN_ASSIGN_OR_RETURN(frontend::SolveResult res, bridge.Solve(ctx, conv->definition));
-  res.metadata["containerimage.config"] = conv->image_config;
-  return res;
+  if (builds.size() == 1) {
+    builds[0].res = bridge.Solve(ctx, builds[0].conv.definition);
+  } else {
+    std::vector<std::thread> threads;
+    for (auto& b : builds) {
+      threads.emplace_back([&ctx, &bridge, &b] { b.res = bridge.Solve(ctx, b.conv.definition); });
+    }
+    for (auto& t : threads) t.join();
+  }
+  frontend::SolveResult out;
+  std::vector<registry::ExportPlatform> exps;
+  for (auto& b : builds) {
+    if (!b.res.ok()) return b.res.status();
+    if (multi) {
+      out.refs[b.exp.id] = b.res->ref;
+      out.metadata["containerimage.config/" + b.exp.id] = b.conv.image_config;
+    } else {
+      out.ref = b.res->ref;
+      out.metadata["containerimage.config"] = b.conv.image_config;
+    }
+    exps.push_back(b.exp);
+  }
+  // As BuildKit's ResultBuilder.Finalize, for one platform too.
+  out.metadata["refs.platforms"] = registry::FormatExportPlatforms(exps);
+  return out;
 }
 
 }  // namespace kiln::dockerfile

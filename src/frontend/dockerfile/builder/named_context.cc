@@ -7,7 +7,8 @@
 
 namespace kiln::dockerfile {
 
-Result<std::optional<NamedContext>> NamedContexts::Load(const std::string& name) {
+Result<std::optional<NamedContext>> NamedContexts::Load(const std::string& name,
+                                                        const registry::Platform& platform) {
   auto ref = registry::ParseReference(name);
   if (!ref.ok()) {
     return InvalidArgument("invalid context name " + name + ": " + ref.status().message());
@@ -18,7 +19,7 @@ Result<std::optional<NamedContext>> NamedContexts::Load(const std::string& name)
       familiar.compare(familiar.size() - latest.size(), latest.size(), latest) == 0) {
     familiar.resize(familiar.size() - latest.size());
   }
-  std::string key = familiar + "::linux/amd64";
+  std::string key = familiar + "::" + platform.String();
   auto it = opts_.find("context:" + key);
   if (it == opts_.end()) {
     key = familiar;
@@ -35,7 +36,7 @@ Result<std::optional<NamedContext>> NamedContexts::Load(const std::string& name)
   if (kind.rfind("git@", 0) == 0) kind = "git";
   if (kind == "docker-image") {
     if (rest.rfind("//", 0) == 0) rest = rest.substr(2);
-    KILN_ASSIGN_OR_RETURN(NamedContext nc, LoadImage(key, rest));
+    KILN_ASSIGN_OR_RETURN(NamedContext nc, LoadImage(key, rest, platform));
     return std::optional<NamedContext>(std::move(nc));
   }
   if (kind == "local") {
@@ -53,15 +54,16 @@ Result<std::optional<NamedContext>> NamedContexts::Load(const std::string& name)
   return InvalidArgument("unsupported context source " + kind + " for " + key);
 }
 
-Result<NamedContext> NamedContexts::LoadImage(const std::string& key, const std::string& ref) {
+Result<NamedContext> NamedContexts::LoadImage(const std::string& key, const std::string& ref,
+                                              const registry::Platform& platform) {
   NamedContext nc;
   if (ref == "scratch") return nc;
   KILN_ASSIGN_OR_RETURN(registry::Reference parsed, registry::ParseReference(ref));
-  KILN_ASSIGN_OR_RETURN(ResolvedImage resolved, resolve_(parsed.String()));
+  KILN_ASSIGN_OR_RETURN(ResolvedImage resolved, resolve_(parsed.String(), platform));
   std::string pinned = parsed.String();
   if (parsed.digest.empty() && !resolved.digest.empty()) pinned += "@" + resolved.digest;
   nc.state =
-      llb::State::Image(pinned, "linux/amd64").WithCustomName("[context " + key + "] " + ref);
+      llb::State::Image(pinned, platform.String()).WithCustomName("[context " + key + "] " + ref);
   nc.config = resolved.config;
   return nc;
 }

@@ -1,8 +1,8 @@
 #pragma once
 // Named contexts (frontend options `context:NAME=VALUE`, buildx --build-context), loaded as
 // BuildKit's dockerui does: NAME is matched in Docker's familiar form without ":latest"
-// ("docker.io/library/alpine:latest" and "alpine" are the same), first with the platform
-// ("context:alpine::linux/amd64"), then without. Values:
+// ("docker.io/library/alpine:latest" and "alpine" are the same), first with the platform of
+// the stage that uses it ("context:alpine::linux/arm64"), then without. Values:
 //   docker-image://REF   an image (its config is the stage's base config); docker-image://scratch
 //   local:NAME           the client's local directory NAME, less its own .dockerignore
 //   git@HOST:REPO, git://..., https://HOST/REPO.git[#ref[:subdir]]   a git repository's tree
@@ -26,14 +26,18 @@ class NamedContexts {
   // `resolve` gives an image's digest and config (the converter's resolve_image).
   NamedContexts(const Context& ctx, frontend::FrontendLLBBridge& bridge,
                 const std::map<std::string, std::string>& opts,
-                std::function<Result<ResolvedImage>(const std::string& ref)> resolve)
+                std::function<Result<ResolvedImage>(const std::string& ref,
+                                                    const registry::Platform& platform)>
+                    resolve)
       : ctx_(ctx), bridge_(bridge), opts_(opts), resolve_(std::move(resolve)) {}
 
   // The context given for `name`, nullopt when none is.
-  Result<std::optional<NamedContext>> Load(const std::string& name);
+  Result<std::optional<NamedContext>> Load(const std::string& name,
+                                           const registry::Platform& platform);
 
  private:
-  Result<NamedContext> LoadImage(const std::string& key, const std::string& ref);
+  Result<NamedContext> LoadImage(const std::string& key, const std::string& ref,
+                                 const registry::Platform& platform);
   Result<NamedContext> LoadLocal(const std::string& key, const std::string& local);
   Result<NamedContext> LoadRemote(const std::string& key, const std::string& kind,
                                   const std::string& value);
@@ -41,7 +45,8 @@ class NamedContexts {
   const Context& ctx_;
   frontend::FrontendLLBBridge& bridge_;
   const std::map<std::string, std::string>& opts_;
-  std::function<Result<ResolvedImage>(const std::string& ref)> resolve_;
+  std::function<Result<ResolvedImage>(const std::string& ref, const registry::Platform& platform)>
+      resolve_;
 };
 
 }  // namespace kiln::dockerfile

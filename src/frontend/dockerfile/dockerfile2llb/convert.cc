@@ -60,17 +60,49 @@ pb::ChownOpt ChownFromSpec(const std::string& spec) {
   return o;
 }
 
-// The only platform kiln builds for so far.
-const std::map<std::string, std::string>& PlatformArgs() {
-  static const std::map<std::string, std::string> args = {{"TARGETPLATFORM", "linux/amd64"},
-                                                          {"TARGETOS", "linux"},
-                                                          {"TARGETARCH", "amd64"},
-                                                          {"TARGETVARIANT", ""},
-                                                          {"BUILDPLATFORM", "linux/amd64"},
-                                                          {"BUILDOS", "linux"},
-                                                          {"BUILDARCH", "amd64"},
-                                                          {"BUILDVARIANT", ""}};
+std::map<std::string, std::string> PlatformArgs(
+    const registry::Platform& build, const registry::Platform& target,
+    const std::map<std::string, std::string>& overrides) {
+  std::map<std::string, std::string> args = {
+      {"BUILDPLATFORM", build.String()},   {"BUILDOS", build.os},
+      {"BUILDARCH", build.architecture},   {"BUILDVARIANT", build.variant},
+      {"TARGETPLATFORM", target.String()}, {"TARGETOS", target.os},
+      {"TARGETARCH", target.architecture}, {"TARGETVARIANT", target.variant}};
+  for (auto& [k, v] : args) {
+    if (auto it = overrides.find(k); it != overrides.end()) v = it->second;
+  }
   return args;
+}
+
+std::string CrossPlatformSuffix(const registry::Platform& base,
+                                const std::vector<std::string>& env) {
+  // The TARGET* values the stage declared (BuildKit's platformFromEnv).
+  std::optional<registry::Platform> target;
+  registry::Platform parts;
+  bool set = false;
+  for (const auto& kv : env) {
+    size_t eq = kv.find('=');
+    std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (k == "TARGETPLATFORM") {
+      if (auto p = registry::ParsePlatform(v); p.ok()) {
+        target = *p;
+        break;
+      }
+    } else if (k == "TARGETOS" || k == "TARGETARCH" || k == "TARGETVARIANT") {
+      (k == "TARGETOS" ? parts.os : k == "TARGETARCH" ? parts.architecture : parts.variant) = v;
+      set = true;
+    }
+  }
+  if (!target && !set) return "";
+  registry::Platform t = target ? *target : parts;
+  if (t.os.empty()) t.os = base.os;
+  if (t.architecture.empty()) t.architecture = base.architecture;
+  t = registry::Normalize(t);
+  if (t.os == base.os && t.architecture != base.architecture) {
+    return "->" + t.architecture + (t.variant.empty() ? "" : "/" + t.variant);
+  }
+  if (t.os != base.os) return "->" + t.String();
+  return "";
 }
 
 std::string Lower(std::string s) {
@@ -115,6 +147,8 @@ std::string JoinWorkdir(const std::string& workdir, const std::string& p, bool k
 
 Result<ConvertResult> Converter::Run(SourceRange* error_range) {
   error_range_ = error_range;
+  target_platform_ = opts_.target_platform ? *opts_.target_platform : opts_.build_platform;
+  platform_args_ = PlatformArgs(opts_.build_platform, target_platform_, opts_.build_args);
   KILN_RETURN_IF_ERROR(SplitStages());
   KILN_RETURN_IF_ERROR(CheckStageCycles());
   // SOURCE_DATE_EPOCH: a build arg, else a global ARG's default.
@@ -148,6 +182,9 @@ Result<ConvertResult> Converter::Run(SourceRange* error_range) {
   target_name_ = target->name.empty() ? "default" : target->name;
   KILN_RETURN_IF_ERROR(Build(*target));
   for (const auto& [k, v] : opts_.labels) target->image.SetLabel(k, v);
+  // An explicit target platform is the image's (BuildKit keeps the base image's variant when
+  // os and architecture agree and the target names none).
+  if (opts_.target_platform) target->image.SetPlatform(*opts_.target_platform);
   ConvertResult res;
   // The source map: each op's instruction lines, so an op's error shows them.
   llb::State::SourceFile source{opts_.dockerfile_name, std::string(dockerfile_), "Dockerfile"};
@@ -225,7 +262,7 @@ Status Converter::MetaArg(const Node& n) {
 
 std::vector<std::string> Converter::MetaEnv() const {
   std::vector<std::string> env;
-  for (const auto& [k, v] : PlatformArgs()) env.push_back(k + "=" + v);
+  for (const auto& [k, v] : platform_args_) env.push_back(k + "=" + v);
   for (const auto& [k, v] : meta_args_) env.push_back(k + "=" + v);
   return env;
 }
@@ -262,6 +299,9 @@ Stage* Converter::FindStage(const std::string& ref, int before) {
 std::string Converter::StepName(Stage& s, const std::string& text) {
   if (s.cmd_total == 0) return text;
   std::string prefix = stages_.size() > 1 ? s.display + " " : "";
+  if (opts_.multi_platform) {
+    prefix = s.platform.String() + CrossPlatformSuffix(s.platform, StageEnv(s)) + " " + prefix;
+  }
   s.cmd_index++;
   // The number is padded to the width of the total, as Go's %*d.
   int width = static_cast<int>(std::to_string(s.cmd_total).size());
@@ -279,23 +319,41 @@ std::string Converter::CommandText(const Stage& s, const std::string& original, 
   return Upper(t.substr(0, sp)) + (sp == std::string::npos ? "" : t.substr(sp));
 }
 
-Result<Converter::PinnedImage> Converter::ResolveImage(const std::string& name) const {
+Result<Converter::PinnedImage> Converter::ResolveImage(const std::string& name,
+                                                       const registry::Platform& platform) const {
   auto parsed = registry::ParseReference(name);
   if (!parsed.ok()) {
     return InvalidArgument("failed to parse stage name \"" + name +
                            "\": " + parsed.status().message());
   }
   if (!opts_.resolve_image) return Unimplemented("images cannot be resolved here");
-  auto resolved = opts_.resolve_image(parsed->String());
+  auto resolved = opts_.resolve_image(parsed->String(), platform);
   if (!resolved.ok()) return resolved.status().Annotate(name);
   PinnedImage img{parsed->String(), std::move(resolved->config)};
   if (!resolved->digest.empty() && parsed->digest.empty()) img.ref += "@" + resolved->digest;
   return img;
 }
 
-Result<std::optional<NamedContext>> Converter::NamedContextFor(const std::string& name) const {
+Result<std::optional<NamedContext>> Converter::NamedContextFor(
+    const std::string& name, const registry::Platform& platform) const {
   if (!opts_.named_context) return std::optional<NamedContext>();
-  return opts_.named_context(name);
+  return opts_.named_context(name, platform);
+}
+
+Result<std::optional<registry::Platform>> Converter::FromPlatform(const Node& from) {
+  KILN_ASSIGN_AT(from, Flags f, ParseFlags(from));
+  auto p = f.Get("platform");
+  if (!p) return std::optional<registry::Platform>();
+  KILN_ASSIGN_AT(from, std::string plat, Expand(*p, MetaEnv()));
+  if (plat.empty()) {
+    return At(from, InvalidArgument("empty platform value from expression " + *p));
+  }
+  auto parsed = registry::ParsePlatform(plat);
+  if (!parsed.ok()) {
+    return At(from,
+              InvalidArgument("failed to parse platform " + *p + ": " + parsed.status().message()));
+  }
+  return std::optional<registry::Platform>(*parsed);
 }
 
 Status Converter::Build(Stage& s) {
@@ -304,9 +362,11 @@ Status Converter::Build(Stage& s) {
     return At(*s.from, InvalidArgument("circular dependency detected on stage: " + s.display));
   s.building = true;
   const Node& from = *s.from;
+  KILN_ASSIGN_OR_RETURN(std::optional<registry::Platform> from_platform, FromPlatform(from));
+  s.platform = from_platform ? *from_platform : target_platform_;
   if (!s.name.empty()) {
     // A named context of the stage's name replaces the whole stage.
-    KILN_ASSIGN_AT(from, std::optional<NamedContext> nc, NamedContextFor(s.name));
+    KILN_ASSIGN_AT(from, std::optional<NamedContext> nc, NamedContextFor(s.name, s.platform));
     if (nc) {
       s.state = nc->state;
       if (nc->config) {
@@ -315,14 +375,6 @@ Status Converter::Build(Stage& s) {
       s.building = false;
       s.built = true;
       return Status::Ok();
-    }
-  }
-  KILN_ASSIGN_AT(from, Flags f, ParseFlags(from));
-  if (auto p = f.Get("platform")) {
-    KILN_ASSIGN_AT(from, std::string plat, Expand(*p, MetaEnv()));
-    if (plat != "linux/amd64" && plat != "linux/x86_64") {
-      return At(from, Unimplemented("FROM --platform=" + plat +
-                                    ": kiln builds for linux/amd64 only so far"));
     }
   }
   KILN_ASSIGN_AT(from, std::string base, Expand(from.next[0], MetaEnv()));
@@ -342,18 +394,22 @@ Status Converter::Build(Stage& s) {
   if (base_stage != nullptr && Lower(base) != base_stage->name) base_stage = nullptr;
   std::optional<NamedContext> base_context;
   if (base_stage == nullptr && Lower(base) != "scratch") {
-    KILN_ASSIGN_AT(from, base_context, NamedContextFor(base));
+    KILN_ASSIGN_AT(from, base_context, NamedContextFor(base, s.platform));
   }
   if (Stage* dep = base_stage) {
     KILN_RETURN_IF_ERROR(Build(*dep));
     s.state = dep->state;
     s.image = dep->image;
+    s.platform = dep->platform;  // as BuildKit, a stage FROM a stage builds for its platform
     // The base stage's ARG values are in its state's environment, as in BuildKit.
     s.args = dep->args;
     s.declared = dep->declared;
     s.build_args = dep->build_args;
   } else if (Lower(base) == "scratch") {
+    // BuildKit's emptyImage: the target platform, whatever FROM --platform says.
     s.state = llb::State::Scratch();
+    s.image = ImageConfig(target_platform_);
+    s.platform = target_platform_;
   } else if (base_context) {
     s.cmd_total++;  // counted as BuildKit does, though the context's op is not numbered
     s.state = base_context->state;
@@ -361,14 +417,14 @@ Status Converter::Build(Stage& s) {
       KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(*base_context->config));
     }
   } else {
-    KILN_ASSIGN_AT(from, PinnedImage img, ResolveImage(base));
+    KILN_ASSIGN_AT(from, PinnedImage img, ResolveImage(base, s.platform));
     KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(img.config));
     s.cmd_total++;
     // An image without layers is scratch (BuildKit's isScratch).
     if (!s.image.HasLayers()) {
       s.state = llb::State::Scratch();
     } else {
-      s.state = llb::State::Image(img.ref, "linux/amd64")
+      s.state = llb::State::Image(img.ref, s.platform.String())
                     .WithCustomName(StepName(s, "FROM " + img.ref))
                     .WithLocation({{from.start_line, from.end_line}});
     }
@@ -410,7 +466,9 @@ Status Converter::Dispatch(Stage& s, const Node& n, const Node& where) {
   const Node* outer = where_;
   where_ = &where;
   Status st = DispatchOne(s, n);
-  if (st.ok() && !s.state.SameAs(before)) s.state = Located(s.state);
+  // The op the instruction made runs on the stage's platform (BuildKit's llb.Platform).
+  if (st.ok() && !s.state.SameAs(before))
+    s.state = Located(s.state).WithPlatform(s.platform.String());
   where_ = outer;
   if (!st.ok() && st.message().rfind(opts_.dockerfile_name + ":", 0) == 0) return st;
   return At(where, st);
@@ -447,7 +505,7 @@ Status Converter::DispatchOne(Stage& s, const Node& n) {
         val = ba->second;
       } else if (!val) {
         if (auto m = meta_args_.find(key); m != meta_args_.end()) val = m->second;
-        if (auto p = PlatformArgs().find(key); p != PlatformArgs().end()) val = p->second;
+        if (auto p = platform_args_.find(key); p != platform_args_.end()) val = p->second;
         if (key == "TARGETSTAGE") val = target_name_;
       }
       s.declared.insert(key);

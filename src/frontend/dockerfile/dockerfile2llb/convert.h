@@ -16,6 +16,7 @@
 #include "frontend/dockerfile/parser/parser.h"
 #include "llb/builder.h"
 #include "pb/ops.pb.h"
+#include "registry/platform.h"
 #include "util/status.h"
 
 namespace kiln::dockerfile {
@@ -40,9 +41,22 @@ struct ConvertOptions {
   std::string context_name = "context";           // the local the COPY sources come from
   std::vector<std::string> context_excludes;      // from .dockerignore
   std::string dockerfile_name = "Dockerfile";     // for error messages
-  std::function<Result<ResolvedImage>(const std::string& ref)> resolve_image;
-  // The named context for a name, nullopt when none is given (unset: none ever is).
-  std::function<Result<std::optional<NamedContext>>(const std::string& name)> named_context;
+  // An image's digest and config for a platform (the one of the stage that uses it).
+  std::function<Result<ResolvedImage>(const std::string& ref, const registry::Platform& platform)>
+      resolve_image;
+  // The named context for a name as a stage of `platform` uses it (`name::platform` first),
+  // nullopt when none is given (unset: none ever is).
+  std::function<Result<std::optional<NamedContext>>(const std::string& name,
+                                                    const registry::Platform& platform)>
+      named_context;
+  // Platforms, as BuildKit's platformOpt: the platform this conversion builds for (the
+  // frontend's `platform` option; unset: the build platform, and the image config keeps its
+  // base image's platform), and the platform of the worker (BUILDPLATFORM), both normalised.
+  std::optional<registry::Platform> target_platform;
+  registry::Platform build_platform{"linux", "amd64", "", "", {}};
+  // Several platforms are built (or multi-platform was asked for): step names start with the
+  // platform, "[linux/arm64 2/3] RUN ...".
+  bool multi_platform = false;
   // no-cache: nullopt caches everything; an empty list re-runs every stage; else the stages
   // named (case-insensitive).
   std::optional<std::vector<std::string>> no_cache;

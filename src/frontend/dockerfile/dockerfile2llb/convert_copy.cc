@@ -28,10 +28,12 @@ Result<llb::State> Converter::FromState(Stage& s, const std::string& ref) {
     KILN_RETURN_IF_ERROR(Build(*dep));
     return dep->state;
   }
-  KILN_ASSIGN_OR_RETURN(std::optional<NamedContext> nc, NamedContextFor(ref));
+  // An image or a named context for the target platform, as BuildKit's implicit stage of
+  // --from=image.
+  KILN_ASSIGN_OR_RETURN(std::optional<NamedContext> nc, NamedContextFor(ref, target_platform_));
   if (nc) return nc->state;
-  KILN_ASSIGN_OR_RETURN(PinnedImage img, ResolveImage(ref));
-  return llb::State::Image(img.ref, "linux/amd64");
+  KILN_ASSIGN_OR_RETURN(PinnedImage img, ResolveImage(ref, target_platform_));
+  return llb::State::Image(img.ref, target_platform_.String());
 }
 
 namespace {

@@ -43,7 +43,7 @@ Ops Decode(const pb::Definition& def) {
 ConvertOptions Opts() {
   ConvertOptions o;
   o.session_id = "sess1";
-  o.resolve_image = [](const std::string& ref) -> Result<ResolvedImage> {
+  o.resolve_image = [](const std::string& ref, const registry::Platform&) -> Result<ResolvedImage> {
     if (ref == "docker.io/library/base:1") {
       return ResolvedImage{
           "sha256:" + std::string(64, 'a'),

@@ -42,8 +42,16 @@ std::string HealthcheckString(const nlohmann::json& hc);
 // first input, as BuildKit's WithUser. The group defaults to the user.
 pb::ChownOpt ChownFromSpec(const std::string& spec);
 
-// The only platform kiln builds for so far.
-const std::map<std::string, std::string>& PlatformArgs();
+// BUILDPLATFORM, TARGETPLATFORM and the other platform ARGs (BuildKit's defaultArgs, less
+// TARGETSTAGE), a build arg of the same name winning.
+std::map<std::string, std::string> PlatformArgs(
+    const registry::Platform& build, const registry::Platform& target,
+    const std::map<std::string, std::string>& overrides);
+
+// The "->arm64" BuildKit adds to a step name when a stage of platform `base` builds for another
+// target (its TARGET* ARGs, from `env`), "" when they agree or none is declared.
+std::string CrossPlatformSuffix(const registry::Platform& base,
+                                const std::vector<std::string>& env);
 
 std::string Lower(std::string s);
 
@@ -66,6 +74,8 @@ struct Stage {
   int cmd_index = 0;
   bool in_onbuild = false;  // dispatching a base image's ONBUILD trigger
   bool cmd_set = false;     // CMD was given in this stage (ENTRYPOINT then keeps it)
+  // FROM --platform, else its base stage's, else the target platform; its ops carry it.
+  registry::Platform platform;
   // Filled by Build.
   bool built = false;
   bool building = false;
@@ -111,9 +121,13 @@ class Converter {
     std::string ref;
     std::string config;
   };
-  Result<PinnedImage> ResolveImage(const std::string& name) const;
-  // The named context given for `name`, if any.
-  Result<std::optional<NamedContext>> NamedContextFor(const std::string& name) const;
+  Result<PinnedImage> ResolveImage(const std::string& name,
+                                   const registry::Platform& platform) const;
+  // The named context given for `name` (for a stage of `platform`), if any.
+  Result<std::optional<NamedContext>> NamedContextFor(const std::string& name,
+                                                      const registry::Platform& platform) const;
+  // FROM --platform of a stage, expanded with the global ARGs and parsed; nullopt without one.
+  Result<std::optional<registry::Platform>> FromPlatform(const Node& from);
 
   // The progress name of a step: "[stage 2/5] " + text; each call takes the stage's next number.
   std::string StepName(Stage& s, const std::string& text);
@@ -153,6 +167,8 @@ class Converter {
   ShellLex lex_;
   SourceRange* error_range_ = nullptr;
   std::vector<Stage> stages_;
+  registry::Platform target_platform_;
+  std::map<std::string, std::string> platform_args_;  // PlatformArgs for this conversion
   std::map<std::string, std::string> meta_args_;
   std::set<std::string> meta_declared_;
   std::optional<llb::State> context_;

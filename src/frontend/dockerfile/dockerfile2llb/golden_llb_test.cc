@@ -2,8 +2,10 @@
 // the result (each op in the order of the definition with its inputs as op numbers, its step
 // name and its fields in protobuf text form, then the image config) compared with NAME.golden.
 // A failing conversion's golden is its error and line range. Options come from comment lines
-// `# opt: key=value` (frontend options: build-arg:*, label:*, target, ...). Base images
-// `base:1` and `onbuild:1` resolve to fixed configs. KILN_UPDATE_GOLDEN=1 rewrites the goldens.
+// `# opt: key=value` (frontend options: build-arg:*, label:*, target, platform (one; the build
+// platform is linux/amd64), multi-platform). Base images `base:1` and `onbuild:1` resolve to
+// fixed configs; `multi:1` to one per platform (its architecture and variant, and an ARCH
+// environment variable naming them). KILN_UPDATE_GOLDEN=1 rewrites the goldens.
 
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
@@ -28,7 +30,18 @@ namespace {
 ConvertOptions OptionsFor(const std::string& dockerfile) {
   ConvertOptions o;
   o.session_id = "golden-session";
-  o.resolve_image = [](const std::string& ref) -> Result<ResolvedImage> {
+  o.resolve_image = [](const std::string& ref,
+                       const registry::Platform& platform) -> Result<ResolvedImage> {
+    if (ref == "docker.io/library/multi:1") {
+      nlohmann::json cfg = {
+          {"architecture", platform.architecture},
+          {"os", platform.os},
+          {"config", {{"Env", {"ARCH=" + platform.String()}}}},
+          {"rootfs", {{"type", "layers"}, {"diff_ids", {"sha256:" + std::string(64, '2')}}}}};
+      if (!platform.variant.empty()) cfg["variant"] = platform.variant;
+      // The index's digest: the same for every platform.
+      return ResolvedImage{Digest::FromBytes("multi:1").str(), cfg.dump()};
+    }
     static const std::map<std::string, std::string> configs = {
         {"docker.io/library/base:1",
          R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/bin:/bin"],)"
@@ -54,6 +67,15 @@ ConvertOptions OptionsFor(const std::string& dockerfile) {
       o.labels[k.substr(6)] = v;
     } else if (k == "target") {
       o.target = v;
+    } else if (k == "platform") {
+      auto p = registry::ParsePlatform(v);
+      if (p.ok()) {
+        o.target_platform = *p;
+      } else {
+        ADD_FAILURE() << p.status().message();
+      }
+    } else if (k == "multi-platform") {
+      o.multi_platform = v == "true";
     } else {
       ADD_FAILURE() << "unknown golden option " << k;
     }

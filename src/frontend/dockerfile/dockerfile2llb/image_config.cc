@@ -6,13 +6,31 @@ namespace kiln::dockerfile {
 
 using Json = nlohmann::json;
 
-ImageConfig::ImageConfig() {
-  j_ = Json{{"architecture", "amd64"},
-            {"os", "linux"},
+ImageConfig::ImageConfig() : ImageConfig(registry::Platform{"linux", "amd64", "", "", {}}) {}
+
+ImageConfig::ImageConfig(const registry::Platform& platform) {
+  j_ = Json{{"architecture", platform.architecture},
+            {"os", platform.os},
             {"config",
              {{"Env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
               {"WorkingDir", "/"}}},
             {"rootfs", {{"type", "layers"}, {"diff_ids", Json::array()}}}};
+  if (!platform.variant.empty()) j_["variant"] = platform.variant;
+}
+
+void ImageConfig::SetPlatform(const registry::Platform& platform) {
+  auto str = [&](const char* k) {
+    auto it = j_.find(k);
+    return it != j_.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  bool same = str("os") == platform.os && str("architecture") == platform.architecture;
+  j_["os"] = platform.os;
+  j_["architecture"] = platform.architecture;
+  if (!platform.variant.empty()) {
+    j_["variant"] = platform.variant;
+  } else if (!same) {
+    j_.erase("variant");
+  }
 }
 
 Result<ImageConfig> ImageConfig::FromJSON(std::string_view raw) {

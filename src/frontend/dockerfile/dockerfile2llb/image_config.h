@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "registry/platform.h"
 #include "util/status.h"
 
 namespace kiln::dockerfile {
@@ -19,6 +20,8 @@ class ImageConfig {
   // The config of FROM scratch (BuildKit's emptyImage): linux/amd64, the default PATH, WorkingDir
   // /.
   ImageConfig();
+  // The same for another platform: its os, architecture and variant.
+  explicit ImageConfig(const registry::Platform& platform);
   // A base image's config as the registry serves it.
   static Result<ImageConfig> FromJSON(std::string_view raw);
 
@@ -26,6 +29,10 @@ class ImageConfig {
   std::vector<std::string> Env() const;
   std::optional<std::string> GetEnv(std::string_view key) const;
   void SetEnv(const std::string& key, const std::string& value);
+
+  // The target platform of the build (BuildKit's Dockerfile2LLB with a platform option): os and
+  // architecture, and the variant when it names one or os/architecture change.
+  void SetPlatform(const registry::Platform& platform);
 
   std::string WorkingDir() const;
   void SetWorkingDir(const std::string& dir);

@@ -1,0 +1,2 @@
+FROM --platform=linux/arm64/v8/extra busybox
+RUN true

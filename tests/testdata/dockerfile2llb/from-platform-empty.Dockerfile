@@ -1,0 +1,3 @@
+ARG PLAT
+FROM --platform=$PLAT busybox
+RUN true
