@@ -62,7 +62,11 @@ class BatchTransport {
 class BatchingPacketStream final : public PacketStream {
  public:
   struct Limits {
-    size_t max_bytes = size_t{64} * 1024;  // payload estimate of a pending batch
+    // A batch goes out at whichever comes first. File data fills 1 MiB batches (fewer messages
+    // through both gRPC layers: measured, kilnctl's CPU for a 200 MB first sync fell from 2.5 s
+    // with 64 KiB to 1.4 s); a listing still flows in runs of 1024 entries, so the receiver
+    // works on the first ones while the sender walks on.
+    size_t max_bytes = size_t{1024} * 1024;  // payload estimate of a pending batch
     size_t max_packets = 1024;
     size_t max_queued = 2;  // batches waiting for the writer before producers wait
   };

@@ -99,10 +99,10 @@ TEST(BatchingPacketStreamTest, KeepsOrderAndFormsFullBatches) {
 
 TEST(BatchingPacketStreamTest, BatchesCloseAtTheByteLimit) {
   Ends e;
-  const std::string chunk(20 * 1024, 'd');
+  const std::string chunk(300 * 1024, 'd');
   for (uint32_t i = 0; i < 10; i++) ASSERT_TRUE(e.a->SendBuffered(Data(i, chunk)).ok());
   ASSERT_TRUE(e.a->CloseSend().ok());
-  // 4 chunks pass 64 KiB; the last 2 go out with CloseSend.
+  // 4 chunks pass 1 MiB; the last 2 go out with CloseSend.
   EXPECT_EQ(e.rec->sizes(), (std::vector<int>{4, 4, 2}));
   Packet p;
   for (uint32_t i = 0; i < 10; i++) {

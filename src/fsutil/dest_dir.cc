@@ -263,11 +263,11 @@ Status DestDir::Link(std::string_view existing, std::string_view rel) {
   return Status::Ok();
 }
 
-Result<UniqueFd> DestDir::CreateFile(std::string_view rel) {
+Result<UniqueFd> DestDir::CreateFile(std::string_view rel, mode_t mode) {
   KILN_RETURN_IF_ERROR(Changing());
   KILN_ASSIGN_OR_RETURN(auto parent, Parent(rel));
   int fd = openat(parent.first, parent.second.c_str(),
-                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
   if (fd < 0) return ErrnoStatus(errno, "create file " + std::string(rel));
   return UniqueFd(fd);
 }

@@ -63,8 +63,9 @@ class DestDir {
   Status Symlink(const std::string& target, std::string_view rel);
   Status Mknod(std::string_view rel, mode_t mode, dev_t dev);
   Status Link(std::string_view existing, std::string_view rel);
-  // Creates a new regular file (fails if rel exists) open for writing, mode 0600.
-  Result<UniqueFd> CreateFile(std::string_view rel);
+  // Creates a new regular file (fails if rel exists) open for writing, with the permission
+  // bits of `mode` less the umask.
+  Result<UniqueFd> CreateFile(std::string_view rel, mode_t mode);
   // Removes rel and, for a directory, everything below it. Missing is fine.
   Status RemoveAll(std::string_view rel);
 

@@ -261,7 +261,10 @@ class Receiver {
       if (open_files_ >= kMaxOpenFiles) {
         return ResourceExhausted("file transfer: too many files in flight at once");
       }
-      KILN_ASSIGN_OR_RETURN(f.fd, dest_->CreateFile(path));
+      // Created with its final permissions (the special bits are set at the end), so that
+      // FinishFile mostly finds nothing to chmod: writes through this fd are allowed whatever
+      // the mode says.
+      KILN_ASSIGN_OR_RETURN(f.fd, dest_->CreateFile(path, PosixPermissions(f.stat.mode())));
       open_files_++;
       if (opts_.on_file_content) f.hash = std::make_unique<Sha256>();
     }

@@ -10,6 +10,7 @@
 
 #include "cache/contenthash.h"
 #include "session/filesync.h"
+#include "util/background.h"
 #include "util/fs_copy.h"
 #include "util/log.h"
 
@@ -83,6 +84,19 @@ Meta LoadMeta(const std::string& path) {
 }
 
 }  // namespace
+
+// A new ref holding the tree at dir. The receiver replaces changed files rather than writing
+// into them, so the ref shares the sync dir's file inodes instead of copying their content.
+Result<cache::ImmutableRef> LocalSource::RefOfTree(const Context& ctx, const std::string& dir,
+                                                   const std::string& name) {
+  KILN_ASSIGN_OR_RETURN(auto m, cache_->New(ctx, nullptr, "local source for " + name));
+  m.SetRecordType("source.local");
+  {
+    KILN_ASSIGN_OR_RETURN(auto mnt, m.Mount());
+    KILN_RETURN_IF_ERROR(LinkTree(ctx, dir, mnt->path()));
+  }
+  return m.Commit();
+}
 
 Result<LocalIdentifier> ParseLocal(const pb::SourceOp& op) {
   const std::string& ident = op.identifier();
@@ -193,41 +207,43 @@ Result<LocalResult> LocalSource::Sync(const Context& ctx, const LocalIdentifier&
   LocalResult res;
   res.files_transferred = stats.files_requested;
   res.bytes_transferred = stats.bytes_received;
-  // Nothing written means the tree is what it was: skip re-hashing it.
   // Nothing written or removed means the tree is what it was: skip re-hashing it.
   bool unchanged = stats.entries_written == 0 && stats.entries_removed == 0 && !prev_digest.empty();
-  if (unchanged) {
-    KILN_ASSIGN_OR_RETURN(res.content, Digest::Parse(prev_digest));
-  } else {
-    // Files written by this sync were hashed as they arrived; only the others are read.
+  // Files written by this sync were hashed as they arrived; only the others are read.
+  auto checksum = [&](const Context& c) -> Result<Digest> {
+    if (unchanged) return Digest::Parse(prev_digest);
     cache::ChecksumOptions co;
     co.known_content = [&written](const std::string& rel) -> std::optional<Digest> {
       auto it = written.find(rel);
       if (it == written.end()) return std::nullopt;
       return it->second;
     };
-    KILN_ASSIGN_OR_RETURN(res.content, cache::Checksum(ctx, fs, "/", co));
+    return cache::Checksum(c, fs, "/", co);
+  };
+  // The ref of the last sync serves again if the content is the same; otherwise the tree is
+  // copied into a new one. Without such a ref (a first sync), the copy does not wait for the
+  // checksum: both walk the whole tree, so they run side by side.
+  std::optional<cache::ImmutableRef> prev_ref;
+  if (!sd->last_ref.empty() && !prev_digest.empty()) {
+    auto r = cache_->Get(sd->last_ref);
+    if (r.ok()) prev_ref = std::move(*r);
+  }
+  if (prev_ref.has_value()) {
+    KILN_ASSIGN_OR_RETURN(res.content, checksum(ctx));
+    if (res.content.str() == prev_digest) res.ref = std::move(*prev_ref);
+    if (!res.ref.valid()) {
+      KILN_ASSIGN_OR_RETURN(res.ref, RefOfTree(ctx, fs, id.name));
+    }
+  } else {
+    Background<Digest> sum(ctx, checksum);
+    Result<cache::ImmutableRef> ref = RefOfTree(ctx, fs, id.name);
+    const Result<Digest>& digest = sum.Wait();
+    if (!digest.ok()) return digest.status();
+    if (!ref.ok()) return ref.status();
+    res.content = *digest;
+    res.ref = std::move(*ref);
   }
   sd->last_digest = res.content.str();
-
-  // Reuse the ref of the same content if it is still there; otherwise copy into a new one.
-  if (sd->last_ref.size() && prev_digest == res.content.str()) {
-    auto r = cache_->Get(sd->last_ref);
-    if (r.ok()) res.ref = std::move(*r);
-  }
-  if (!res.ref.valid()) {
-    KILN_ASSIGN_OR_RETURN(auto m, cache_->New(ctx, nullptr, "local source for " + id.name));
-    m.SetRecordType("source.local");
-    {
-      KILN_ASSIGN_OR_RETURN(auto mnt, m.Mount());
-      // The receiver replaces changed files rather than writing into them, so the ref can
-      // share the sync dir's file inodes instead of copying their content.
-      CopyOptions co;
-      co.link_files = true;
-      KILN_RETURN_IF_ERROR(CopyTree(ctx, fs, mnt->path(), co));
-    }
-    KILN_ASSIGN_OR_RETURN(res.ref, m.Commit());
-  }
   sd->last_ref = res.ref.id();
   Meta now{sd->last_digest, sd->last_ref, sd->xattr_paths};
   if (!(now == sd->saved)) {

@@ -67,6 +67,8 @@ class LocalSource {
     SyncMeta saved;  // what meta.json holds now
   };
   std::shared_ptr<SyncDir> DirFor(const std::string& key);
+  Result<cache::ImmutableRef> RefOfTree(const Context& ctx, const std::string& dir,
+                                        const std::string& name);
 
   std::string root_;
   session::Manager* sessions_;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <utility>
 
 namespace kiln {
@@ -270,7 +271,107 @@ class TreeCopier {
   bool dst_root_made_ = false;
 };
 
+// One walk of LinkTree: directory fds for src and dst along the current path.
+class TreeLinker {
+ public:
+  explicit TreeLinker(const Context& ctx) : ctx_(ctx) {}
+
+  Status LinkDir(int src_fd, int dst_fd, const std::string& src, const std::string& dst,
+                 int depth) {
+    int list_fd = dup(src_fd);
+    if (list_fd < 0) return ErrnoStatus(errno, "dup");
+    DIR* d = fdopendir(list_fd);
+    if (d == nullptr) {
+      int err = errno;
+      close(list_fd);
+      return ErrnoStatus(err, "read directory " + src);
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(d, closedir);
+    std::vector<std::pair<std::string, unsigned char>> entries;
+    errno = 0;
+    while (dirent* e = readdir(d)) {
+      std::string_view n = e->d_name;
+      if (n != "." && n != "..") entries.emplace_back(std::string(n), e->d_type);
+    }
+    if (errno != 0) return ErrnoStatus(errno, "read directory " + src);
+    dir.reset();
+    for (auto& [name, type] : entries) {
+      if (++entries_ % 256 == 0) KILN_RETURN_IF_ERROR(ctx_.Err());
+      if (type == DT_UNKNOWN) {
+        struct stat st;
+        if (fstatat(src_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          return ErrnoStatus(errno, "lstat " + src + "/" + name);
+        }
+        type = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : DT_LNK;
+      }
+      const std::string s = src + "/" + name;
+      const std::string t = dst + "/" + name;
+      if (type == DT_REG) {
+        if (linkat(src_fd, name.c_str(), dst_fd, name.c_str(), 0) != 0) {
+          return ErrnoStatus(errno, "hardlink " + t + " to " + s);
+        }
+      } else if (type == DT_DIR && depth < kMaxFdDepth) {
+        if (mkdirat(dst_fd, name.c_str(), 0700) != 0) return ErrnoStatus(errno, "mkdir " + t);
+        Fd sub_src(openat(src_fd, name.c_str(), kDirFlags));
+        if (sub_src.get() < 0) return ErrnoStatus(errno, "open " + s);
+        Fd sub_dst(openat(dst_fd, name.c_str(), kDirFlags));
+        if (sub_dst.get() < 0) return ErrnoStatus(errno, "open " + t);
+        KILN_RETURN_IF_ERROR(LinkDir(sub_src.get(), sub_dst.get(), s, t, depth + 1));
+        KILN_RETURN_IF_ERROR(CopyMetadata(sub_src.get(), s, t, /*existing=*/false));
+      } else {
+        // Symlinks, devices, FIFOs, sockets; and directories past the fd depth limit.
+        CopyOptions opts;
+        opts.link_files = true;
+        KILN_RETURN_IF_ERROR(CopyTree(ctx_, s, t, opts));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Applies the source directory's metadata (open as fd) to dst, after its children.
+  Status CopyMetadata(int src_fd, const std::string& src, const std::string& dst, bool existing) {
+    struct stat st;
+    if (fstat(src_fd, &st) != 0) return ErrnoStatus(errno, "stat " + src);
+    KILN_ASSIGN_OR_RETURN(std::vector<Xattr> xattrs, ReadXattrs(src));
+    return ApplyMetadata(dst, st, xattrs, CopyOptions{}, existing);
+  }
+
+ private:
+  static constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  static constexpr int kMaxFdDepth = 128;  // deeper directories are copied by path
+
+  const Context& ctx_;
+  uint64_t entries_ = 0;
+};
+
 }  // namespace
+
+Status LinkTree(const Context& ctx, const std::string& src, const std::string& dst) {
+  KILN_RETURN_IF_ERROR(ctx.Err());
+  constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  Fd src_fd(open(src.c_str(), kFlags));
+  if (src_fd.get() < 0) return ErrnoStatus(errno, "link tree: open " + src);
+  bool existing = true;
+  if (mkdir(dst.c_str(), 0700) == 0) {
+    existing = false;
+  } else if (errno != EEXIST) {
+    return ErrnoStatus(errno, "link tree: mkdir " + dst);
+  }
+  Fd dst_fd(open(dst.c_str(), kFlags));
+  if (dst_fd.get() < 0) return ErrnoStatus(errno, "link tree: open " + dst);
+  struct stat s_st, d_st;
+  if (fstat(src_fd.get(), &s_st) != 0) return ErrnoStatus(errno, "link tree: stat " + src);
+  if (fstat(dst_fd.get(), &d_st) != 0) return ErrnoStatus(errno, "link tree: stat " + dst);
+  if (s_st.st_dev == d_st.st_dev && s_st.st_ino == d_st.st_ino) {
+    return InvalidArgument("link tree: " + src + " and " + dst + " are the same directory");
+  }
+  if ((d_st.st_mode & 0700) != 0700 && fchmod(dst_fd.get(), 0700) != 0) {
+    return ErrnoStatus(errno, "link tree: chmod " + dst);
+  }
+  TreeLinker linker(ctx);
+  KILN_RETURN_IF_ERROR(linker.LinkDir(src_fd.get(), dst_fd.get(), src, dst, 0));
+  return linker.CopyMetadata(src_fd.get(), src, dst, existing);
+}
 
 Status CopyTree(const Context& ctx, const std::string& src, const std::string& dst,
                 const CopyOptions& opts) {

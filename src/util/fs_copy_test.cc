@@ -223,6 +223,94 @@ INSTANTIATE_TEST_SUITE_P(
                                    }}),
     [](const ::testing::TestParamInfo<PropertyCase>& info) { return info.param.name; });
 
+// Every entry of a and b below rel, compared on what CopyTree keeps; regular files of b must
+// be hard links to src's.
+void ExpectSameTree(const std::string& a, const std::string& b, const std::string& src,
+                    const std::string& rel) {
+  auto names = ReadDirNames(a + rel);
+  ASSERT_TRUE(names.ok()) << names.status().ToString();
+  auto names_b = ReadDirNames(b + rel);
+  ASSERT_TRUE(names_b.ok()) << names_b.status().ToString();
+  EXPECT_EQ(*names, *names_b) << rel;
+  for (const std::string& n : *names) {
+    std::string r = rel + "/" + n;
+    struct stat x = Lstat(a + r), y = Lstat(b + r);
+    EXPECT_EQ(x.st_mode, y.st_mode) << r;
+    EXPECT_EQ(x.st_uid, y.st_uid) << r;
+    EXPECT_EQ(x.st_gid, y.st_gid) << r;
+    EXPECT_EQ(x.st_rdev, y.st_rdev) << r;
+    EXPECT_EQ(x.st_mtim.tv_sec, y.st_mtim.tv_sec) << r;
+    EXPECT_EQ(x.st_mtim.tv_nsec, y.st_mtim.tv_nsec) << r;
+    auto xa = ReadXattrs(a + r), xb = ReadXattrs(b + r);
+    ASSERT_TRUE(xa.ok() && xb.ok()) << r;
+    EXPECT_EQ(*xa, *xb) << r;
+    if (S_ISREG(x.st_mode)) {
+      EXPECT_EQ(y.st_ino, Lstat(src + r).st_ino) << r << " is not a link to the source";
+    } else {
+      EXPECT_NE(y.st_ino, Lstat(src + r).st_ino) << r << " must be made anew";
+    }
+    if (S_ISLNK(x.st_mode)) {
+      char p[256], q[256];
+      ssize_t n1 = readlink((a + r).c_str(), p, sizeof(p));
+      ssize_t n2 = readlink((b + r).c_str(), q, sizeof(q));
+      EXPECT_EQ(std::string(p, n1 > 0 ? n1 : 0), std::string(q, n2 > 0 ? n2 : 0)) << r;
+    }
+    if (S_ISDIR(x.st_mode)) ExpectSameTree(a, b, src, r);
+  }
+}
+
+TEST_F(CopyTreeKeepsTest, LinkTreeKeepsTheSameButLinksFiles) {
+  ASSERT_OK(*copy_status_);
+  std::string s = tmp_->path() + "/src", d = tmp_->path() + "/lnk";
+  ASSERT_OK(LinkTree(Context::Background(), s, d));
+  ExpectSameTree(tmp_->path() + "/dst", d, s, "");
+  struct stat root_copy = Lstat(tmp_->path() + "/dst"), root_link = Lstat(d);
+  EXPECT_EQ(root_copy.st_mode, root_link.st_mode);
+  EXPECT_EQ(root_copy.st_mtim.tv_nsec, root_link.st_mtim.tv_nsec);
+}
+
+TEST(LinkTreeTest, FillsAnExistingEmptyDirAndTakesTheSourceRootMetadata) {
+  TempDir t;
+  std::string s = t.path() + "/src", d = t.path() + "/dst";
+  mkdir(s.c_str(), 0751);
+  setxattr(s.c_str(), "user.root", "r", 1, 0);
+  mkdir((s + "/a").c_str(), 0500);  // read-only: children are added before its mode
+  mkdir((s + "/a/b").c_str(), 0755);
+  WriteFile(s + "/a/b/f", "x", 0400);
+  chmod((s + "/a").c_str(), 0500);
+  mkdir(d.c_str(), 0700);
+  setxattr(d.c_str(), "user.stale", "x", 1, 0);
+  ASSERT_OK(LinkTree(Context::Background(), s, d));
+  EXPECT_EQ(ReadFile(d + "/a/b/f"), "x");
+  EXPECT_EQ(Lstat(d + "/a").st_mode & 07777, 0500u);
+  EXPECT_EQ(Lstat(d).st_mode & 07777, 0751u);
+  EXPECT_EQ(GetXattr(d, "user.root"), "r");
+  EXPECT_EQ(GetXattr(d, "user.stale"), "<none>");
+  chmod((s + "/a").c_str(), 0755);
+  chmod((d + "/a").c_str(), 0755);
+}
+
+TEST(LinkTreeTest, ErrorsNameThePathAndCancellationStops) {
+  TempDir t;
+  std::string s = t.path() + "/src", d = t.path() + "/dst";
+  Status missing = LinkTree(Context::Background(), s, d);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find(s), std::string::npos) << missing.ToString();
+  mkdir(s.c_str(), 0755);
+  EXPECT_FALSE(LinkTree(Context::Background(), s, s).ok());
+  for (int i = 0; i < 600; i++) WriteFile(s + "/f" + std::to_string(i), "x");
+  Context ctx = Context::Background().Child();
+  ctx.Cancel(Cancelled("stop"));
+  EXPECT_FALSE(LinkTree(ctx, s, d).ok());
+  // Not empty: a name that exists in dst is an error, not silently kept.
+  RemoveAll(d).IgnoreError();
+  mkdir(d.c_str(), 0755);
+  WriteFile(d + "/f1", "old");
+  Status clash = LinkTree(Context::Background(), s, d);
+  EXPECT_FALSE(clash.ok());
+  EXPECT_NE(clash.message().find("f1"), std::string::npos) << clash.ToString();
+}
+
 TEST(CopyTreeTest, MergesIntoExistingDirAndReplacesNonDirs) {
   TempDir t;
   std::string s = t.path() + "/src", d = t.path() + "/dst";
