@@ -125,7 +125,10 @@ Result<std::unique_ptr<Manager>> Manager::Open(const std::string& root, snapshot
   return m;
 }
 
-Manager::~Manager() = default;
+Manager::~Manager() {
+  Status s = FlushUses();
+  if (!s.ok()) log::Warn("cache: recording ref uses: {}", s.message());
+}
 
 Status Manager::Init() {
   KILN_RETURN_IF_ERROR(db_->Exec(
@@ -215,6 +218,8 @@ Result<std::optional<ImmutableRef>> Manager::GetByChainID(const std::string& cha
 }
 
 Result<std::vector<RefRecord>> Manager::LoadAll() {
+  Status flushed = FlushUses();
+  if (!flushed.ok()) log::Warn("cache: recording ref uses: {}", flushed.message());
   auto l = db_->Lock();
   KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare(std::string("SELECT ") + kColumns + " FROM refs"));
   std::vector<RefRecord> out;
@@ -226,12 +231,48 @@ Result<std::vector<RefRecord>> Manager::LoadAll() {
   return out;
 }
 
-Status Manager::Touch(const std::string& id) {
+void Manager::Touch(const std::string& id) {
+  constexpr size_t kMaxPendingUses = 256;
+  constexpr auto kMaxUseDelay = std::chrono::seconds(2);
+  bool flush = false;
+  {
+    std::lock_guard<std::mutex> l(uses_mu_);
+    PendingUse& u = pending_uses_[id];
+    u.last_used = NowNs();
+    u.count++;
+    flush = pending_uses_.size() >= kMaxPendingUses ||
+            std::chrono::steady_clock::now() - uses_written_ >= kMaxUseDelay;
+  }
+  if (flush) {
+    Status s = FlushUses();
+    if (!s.ok()) log::Warn("cache: recording ref uses: {}", s.message());
+  }
+}
+
+Status Manager::FlushUses() {
+  std::map<std::string, PendingUse> uses;
+  {
+    std::lock_guard<std::mutex> l(uses_mu_);
+    uses.swap(pending_uses_);
+    uses_written_ = std::chrono::steady_clock::now();
+  }
+  if (uses.empty()) return Status::Ok();
   auto l = db_->Lock();
-  KILN_ASSIGN_OR_RETURN(Stmt st,
-                        db_->Prepare("UPDATE refs SET last_used=?, usage_count=usage_count+1"
-                                     " WHERE id=?"));
-  return st.Bind(1, NowNs()).Bind(2, id).Run();
+  KILN_RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  Status s = [&]() -> Status {
+    KILN_ASSIGN_OR_RETURN(Stmt st, db_->Prepare("UPDATE refs SET last_used=max(last_used, ?),"
+                                                " usage_count=usage_count+? WHERE id=?"));
+    for (const auto& [id, u] : uses) {
+      KILN_RETURN_IF_ERROR(st.Bind(1, u.last_used).Bind(2, u.count).Bind(3, id).Run());
+      st.Reset();
+    }
+    return Status::Ok();
+  }();
+  if (!s.ok()) {
+    db_->Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  return db_->Exec("COMMIT");
 }
 
 void Manager::DiscardMutable(const RefRecord& rec) {
@@ -273,7 +314,7 @@ Result<ImmutableRef> Manager::Get(const std::string& id) {
     if (row) rec = ReadRow(st);
   }
   if (!rec) return NotFound("ref " + id + " not found");
-  Touch(id).IgnoreError();
+  Touch(id);
   std::lock_guard<std::mutex> l(mu_);
   auto& weak = live_[id];
   if (auto e = weak.lock()) return ImmutableRef(e);

@@ -220,7 +220,12 @@ class Manager {
                             const std::string& table = "refs");
   Status Insert(const RefRecord& rec);
   Result<std::vector<RefRecord>> LoadAll();
-  Status Touch(const std::string& id);
+  // Records a use of ref id (last_used, usage_count). Uses are kept in memory and written in
+  // one transaction by FlushUses: every 256 uses, 2 s after the last write, before anything
+  // reads the records back (LoadAll) and at destruction. A cached rebuild gets hundreds of refs,
+  // and one autocommit UPDATE each was a large part of its time.
+  void Touch(const std::string& id);
+  Status FlushUses();
   void DiscardMutable(const RefRecord& rec);
 
   std::unique_ptr<Db> db_;
@@ -228,6 +233,13 @@ class Manager {
   ChecksumCache checksums_;
   std::mutex mu_;
   std::map<std::string, std::weak_ptr<RefEntry>> live_;  // open refs, guarded by mu_
+  struct PendingUse {
+    int64_t last_used = 0;
+    int64_t count = 0;
+  };
+  std::mutex uses_mu_;
+  std::map<std::string, PendingUse> pending_uses_;         // guarded by uses_mu_
+  std::chrono::steady_clock::time_point uses_written_{};  // guarded by uses_mu_
 };
 
 }  // namespace kiln::cache

@@ -58,6 +58,27 @@ TEST_F(ManagerTest, CommittedRefSurvivesRestart) {
   EXPECT_EQ(s, "hello");
 }
 
+TEST_F(ManagerTest, UsesAreCountedAcrossBatchesAndRestarts) {
+  std::string id = MakeRef("used").id();  // the handle is dropped: each Get below is a use
+  auto record = [&]() -> RefRecord {
+    auto du = mgr_->DiskUsage(Context::Background());
+    EXPECT_TRUE(du.ok()) << du.status().ToString();
+    for (const UsageInfo& u : *du) {
+      if (u.rec.id == id) return u.rec;
+    }
+    ADD_FAILURE() << "ref " << id << " not listed";
+    return RefRecord{};
+  };
+  RefRecord before = record();
+  for (int i = 0; i < 300; i++) ASSERT_TRUE(mgr_->Get(id).ok());  // more than one batch
+  RefRecord after = record();
+  EXPECT_EQ(after.usage_count, before.usage_count + 300);
+  EXPECT_GT(after.last_used, before.last_used);
+  for (int i = 0; i < 5; i++) ASSERT_TRUE(mgr_->Get(id).ok());
+  Reopen();  // the uses not written yet are written when the manager closes
+  EXPECT_EQ(record().usage_count, before.usage_count + 305);
+}
+
 TEST_F(ManagerTest, UncommittedRefLeavesNothing) {
   {
     auto m = mgr_->New(Context::Background(), nullptr, "discarded");

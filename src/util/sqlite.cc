@@ -38,6 +38,8 @@ Status Stmt::Run() {
   }
 }
 
+void Stmt::Reset() { sqlite3_reset(s_); }
+
 std::string Stmt::Text(int col) const {
   const unsigned char* t = sqlite3_column_text(s_, col);
   int n = sqlite3_column_bytes(s_, col);

@@ -31,6 +31,8 @@ class Stmt {
   Result<bool> Step();
   // Runs to completion, ignoring rows.
   Status Run();
+  // Makes the statement ready to run again (bindings are kept until rebound).
+  void Reset();
   std::string Text(int col) const;
   int64_t Int(int col) const;
 
