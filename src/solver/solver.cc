@@ -1,9 +1,11 @@
 #include "solver/solver.h"
 
-#include <thread>
+#include <condition_variable>
+#include <mutex>
 
 #include "util/flight.h"
 #include "util/log.h"
+#include "util/thread_cache.h"
 
 namespace kiln::solver {
 
@@ -43,14 +45,24 @@ Status ParallelFor(const Context& ctx, size_t n, const std::function<Status(cons
   if (n == 1) return fn(ctx, 0);
   Context child = ctx.Child();
   std::vector<Status> errs(n);
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < n; i++) {
-    threads.emplace_back([&, i] {
-      errs[i] = fn(child, i);
-      if (!errs[i].ok()) child.Cancel(errs[i]);
-    });
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t done = 0;
+  auto run = [&](size_t i) {
+    Status s = fn(child, i);
+    if (!s.ok()) child.Cancel(s);
+    std::lock_guard<std::mutex> l(mu);
+    errs[i] = std::move(s);
+    done++;
+    cv.notify_all();
+  };
+  // All but the last on threads of their own, the last on this one.
+  for (size_t i = 0; i + 1 < n; i++) RunOnThread([&run, i] { run(i); });
+  run(n - 1);
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return done == n; });
   }
-  for (auto& t : threads) t.join();
   // Prefer the root cause over the cancellations it caused.
   for (auto& e : errs) {
     if (!e.ok() && e.code() != Code::kCancelled) return e;

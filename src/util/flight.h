@@ -1,6 +1,6 @@
 #pragma once
 // Flight<T>: one computation shared by every caller that asks for it (BuildKit's flightcontrol).
-// The function runs once, on its own thread, under a context that is cancelled only when every
+// The function runs once, on a thread of its own (util/thread_cache.h), under a context that is cancelled only when every
 // caller waiting for it has gone away; each caller waits with its own Context and leaves as soon
 // as that is cancelled. A successful result (or a non-cancellation error) is kept for later
 // callers; a computation that ended cancelled is started again by the next caller.
@@ -11,10 +11,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "util/context.h"
 #include "util/status.h"
+#include "util/thread_cache.h"
 
 namespace kiln {
 
@@ -82,7 +82,7 @@ class Flight {
     s->result.reset();
     Context ctx = Context::Background().Child();
     s->ctx = ctx;
-    std::thread([s, ctx, fn = std::move(fn)]() mutable {
+    RunOnThread([s, ctx, fn = std::move(fn)]() mutable {
       Result<T> r = fn(ctx);
       fn = nullptr;  // drop what the function holds before any caller sees the result
       std::lock_guard<std::mutex> l(s->mu);
@@ -90,7 +90,7 @@ class Flight {
       s->running = false;
       s->ctx.reset();
       s->cv.notify_all();
-    }).detach();
+    });
   }
 
   std::shared_ptr<State> s_;
