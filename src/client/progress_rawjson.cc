@@ -71,6 +71,26 @@ Json WarningJson(const moby::buildkit::v1::VertexWarning& w) {
     j["detail"] = std::move(d);
   }
   if (!w.url().empty()) j["url"] = w.url();
+  if (w.has_info()) {
+    Json info = Json::object();
+    if (!w.info().filename().empty()) info["filename"] = w.info().filename();
+    if (!w.info().data().empty()) info["data"] = Base64Encode(w.info().data());
+    if (!w.info().language().empty()) info["language"] = w.info().language();
+    j["sourceInfo"] = std::move(info);
+  }
+  if (w.ranges_size() > 0) {
+    Json ranges = Json::array();
+    for (const auto& r : w.ranges()) {
+      auto pos = [](const auto& p) {
+        Json o = Json::object();
+        if (p.line() != 0) o["line"] = p.line();
+        if (p.character() != 0) o["character"] = p.character();
+        return o;
+      };
+      ranges.push_back(Json{{"start", pos(r.start())}, {"end", pos(r.end())}});
+    }
+    j["range"] = std::move(ranges);
+  }
   return j;
 }
 

@@ -5,7 +5,7 @@
 //   {"vertexes":[{"digest","inputs","name","started","completed","cached","error"}],
 //    "statuses":[{"id","vertex","name","total","current","timestamp","started","completed"}],
 //    "logs":[{"vertex","stream","data","timestamp"}],
-//    "warnings":[{"vertex","level","short","detail","url"}]}
+//    "warnings":[{"vertex","level","short","detail","url","sourceInfo","range"}]}
 // Stateless.
 
 #include <string>

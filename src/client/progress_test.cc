@@ -4,6 +4,7 @@
 #include "client/progress_plain.h"
 #include "client/progress_rawjson.h"
 #include "client/progress_tty.h"
+#include "client/warnings_summary.h"
 
 namespace kiln::client::progress {
 namespace {
@@ -177,6 +178,53 @@ TEST(RawJsonTest, EncodesLikeBuildctl) {
             R"("timestamp":"2023-11-14T22:13:21Z"}],)"
             R"("logs":[{"vertex":"sha256:abc","stream":1,"data":"aGkK",)"
             R"("timestamp":"2023-11-14T22:13:20.25Z"}]})");
+}
+
+bk::StatusResponse Warning(const std::string& short_msg, int line) {
+  bk::StatusResponse r;
+  auto* w = r.add_warnings();
+  w->set_vertex("sha256:abc");
+  w->set_level(1);
+  w->set_short_(short_msg);
+  w->add_detail("Rule description");
+  w->set_url("https://docs.docker.com/go/dockerfile/rule/x/");
+  w->mutable_info()->set_filename("Dockerfile");
+  w->mutable_info()->set_data("FROM scratch\nCMD x\n");
+  w->mutable_info()->set_language("Dockerfile");
+  auto* range = w->add_ranges();
+  range->mutable_start()->set_line(line);
+  range->mutable_end()->set_line(line);
+  return r;
+}
+
+TEST(RawJsonTest, WarningsCarryTheirSourceAndRanges) {
+  EXPECT_EQ(RawJsonLine(Warning("X: y (line 2)", 2)),
+            R"({"warnings":[{"vertex":"sha256:abc","level":1,"short":"WDogeSAobGluZSAyKQ==",)"
+            R"("detail":["UnVsZSBkZXNjcmlwdGlvbg=="],)"
+            R"("url":"https://docs.docker.com/go/dockerfile/rule/x/",)"
+            R"("sourceInfo":{"filename":"Dockerfile","data":"RlJPTSBzY3JhdGNoCkNNRCB4Cg==",)"
+            R"("language":"Dockerfile"},"range":[{"start":{"line":2},"end":{"line":2}}]}]})");
+}
+
+TEST(WarningsSummaryTest, PrintsEachWarningWithItsDetailsLinkAndLines) {
+  WarningsSummary none;
+  EXPECT_EQ(none.Format(), "");
+  WarningsSummary one;
+  one.Add(Warning("X: y (line 2)", 2));
+  EXPECT_EQ(one.Format(),
+            "\n 1 warning found:\n"
+            " - X: y (line 2)\n"
+            "Rule description\n"
+            "More info: https://docs.docker.com/go/dockerfile/rule/x/\n"
+            "Dockerfile:2\n"
+            "--------------------\n"
+            "   1 |     FROM scratch\n"
+            "   2 | >>> CMD x\n"
+            "   3 |     \n"
+            "--------------------\n"
+            "\n");
+  one.Add(Warning("Z: w (line 1)", 1));
+  EXPECT_THAT(one.Format(), ::testing::StartsWith("\n 2 warnings found:\n - X: y (line 2)\n"));
 }
 
 TEST(RawJsonTest, EmptyResponseIsEmptyObject) {

@@ -25,7 +25,7 @@ std::string NewRefID() {
 std::vector<std::string> FrontendAPICaps() {
   return {"solve.base", "solve.inlinereturn", "resolveimage", "return", "returnmap",
           "proto.refarray", "readfile", "gateway.solve.metadata", "gateway.evaluate", "gateway.solve.evaluate",
-          "frontend.caps"};
+          "frontend.caps", "gateway.warnings"};
 }
 
 Result<std::shared_ptr<BuildJob>> BridgeService::JobOf(const Context& ctx, grpc::ServerContext* sc) {
@@ -239,6 +239,31 @@ grpc::Status BridgeService::Evaluate(grpc::ServerContext* sc, const gw::Evaluate
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no result with id " + req->ref());
   }
   return grpc::Status::OK;  // results are built eagerly by Solve
+}
+
+grpc::Status BridgeService::Warn(grpc::ServerContext* sc, const gw::WarnRequest* req,
+                                 gw::WarnResponse*) {
+  CallContext cc(core_->ctx, sc);
+  auto job = JobOf(cc.ctx(), sc);
+  if (!job.ok()) return ToGrpc(job.status());
+  auto bridge = BridgeOf(**job);
+  if (!bridge.ok()) return ToGrpc(bridge.status());
+  solver::WarningEvent w;
+  w.vertex = req->digest();
+  w.level = req->level();
+  w.short_msg = req->short_();
+  w.detail.assign(req->detail().begin(), req->detail().end());
+  w.url = req->url();
+  if (req->has_info()) {
+    w.source = solver::WarningEvent::Source{req->info().filename(), req->info().data(),
+                                            req->info().language()};
+  }
+  for (const auto& r : req->ranges()) {
+    w.ranges.push_back({{r.start().line(), r.start().character()},
+                        {r.end().line(), r.end().character()}});
+  }
+  (*bridge)->Warn(std::move(w));
+  return grpc::Status::OK;
 }
 
 }  // namespace kiln::daemon

@@ -25,6 +25,8 @@ class BridgeService final : public moby::buildkit::v1::frontend::LLBBridge::Serv
   grpc::Status ResolveImageConfig(grpc::ServerContext*,
                                   const moby::buildkit::v1::frontend::ResolveImageConfigRequest*,
                                   moby::buildkit::v1::frontend::ResolveImageConfigResponse*) override;
+  grpc::Status Warn(grpc::ServerContext*, const moby::buildkit::v1::frontend::WarnRequest*,
+                    moby::buildkit::v1::frontend::WarnResponse*) override;
 
  private:
   Result<std::shared_ptr<BuildJob>> JobOf(const Context& ctx, grpc::ServerContext* sc);

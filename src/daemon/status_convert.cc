@@ -40,6 +40,25 @@ void AppendEvent(const solver::ProgressEvent& ev, moby::buildkit::v1::StatusResp
     *out->mutable_timestamp() = Ts(l->timestamp);
     out->set_stream(l->stream);
     out->set_msg(l->data);
+  } else if (auto* w = std::get_if<solver::WarningEvent>(&ev)) {
+    auto* out = resp->add_warnings();
+    out->set_vertex(w->vertex);
+    out->set_level(w->level);
+    out->set_short_(w->short_msg);
+    for (const auto& d : w->detail) out->add_detail(d);
+    out->set_url(w->url);
+    if (w->source) {
+      out->mutable_info()->set_filename(w->source->filename);
+      out->mutable_info()->set_data(w->source->data);
+      out->mutable_info()->set_language(w->source->language);
+    }
+    for (const auto& r : w->ranges) {
+      auto* pr = out->add_ranges();
+      pr->mutable_start()->set_line(r.start.line);
+      pr->mutable_start()->set_character(r.start.character);
+      pr->mutable_end()->set_line(r.end.line);
+      pr->mutable_end()->set_character(r.end.character);
+    }
   }
 }
 

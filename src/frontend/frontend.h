@@ -11,6 +11,7 @@
 #include <string>
 
 #include "pb/ops.pb.h"
+#include "solver/progress.h"
 #include "solver/types.h"
 
 namespace kiln::frontend {
@@ -59,6 +60,9 @@ class FrontendLLBBridge {
     (void)name;
     return body();
   }
+  // Reports a warning in the build's progress (LLBBridge.Warn): clients show it with the vertex
+  // it names (`w.vertex`, which should be one of the build's). The default drops it.
+  virtual void Warn(solver::WarningEvent w) { (void)w; }
 };
 
 class Frontend {

@@ -83,6 +83,8 @@ Status Bridge::WithProgress(const std::string& name, const std::function<Status(
   return st;
 }
 
+void Bridge::Warn(solver::WarningEvent w) { job_->progress().Write(std::move(w)); }
+
 Result<frontend::ResolvedImageConfig> Bridge::ResolveImageConfig(
     const Context& ctx, const std::string& ref, const frontend::ResolveImageConfigOptions& opts) {
   pb::SourceOp op;

@@ -40,6 +40,7 @@ class Bridge final : public frontend::FrontendLLBBridge {
       const frontend::ResolveImageConfigOptions& opts) override;
   std::string session_id() const override { return session_id_; }
   Status WithProgress(const std::string& name, const std::function<Status()>& body) override;
+  void Warn(solver::WarningEvent w) override;
 
  private:
   BridgeDeps deps_;

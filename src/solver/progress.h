@@ -1,6 +1,6 @@
 #pragma once
-// Progress events of a job (vertices, sub-statuses, logs) and the buffer the daemon's Status
-// stream reads from. The buffer keeps every event so a late reader replays the whole build.
+// Progress events of a job (vertices, sub-statuses, logs, warnings) and the buffer the daemon's
+// Status stream reads from. The buffer keeps every event so a late reader replays the whole build.
 // Thread-safe.
 
 #include <chrono>
@@ -46,7 +46,32 @@ struct LogEvent {
   TimePoint timestamp;
 };
 
-using ProgressEvent = std::variant<VertexEvent, StatusEvent, LogEvent>;
+// A warning about a vertex (BuildKit's VertexWarning), e.g. a Dockerfile check: a short text,
+// details, a link, and the lines of a source file it is about.
+struct WarningEvent {
+  struct Position {
+    int line = 0;  // 1-based
+    int character = 0;
+  };
+  struct Range {
+    Position start;
+    Position end;
+  };
+  struct Source {
+    std::string filename;
+    std::string data;  // the whole file
+    std::string language;
+  };
+  std::string vertex;  // digest of the vertex it is attached to
+  int64_t level = 1;
+  std::string short_msg;
+  std::vector<std::string> detail;
+  std::string url;
+  std::optional<Source> source;
+  std::vector<Range> ranges;
+};
+
+using ProgressEvent = std::variant<VertexEvent, StatusEvent, LogEvent, WarningEvent>;
 
 // Where ops and the solver write progress.
 class ProgressSink {

@@ -17,6 +17,7 @@
 #include "client/metadata_file.h"
 #include "client/progress_display.h"
 #include "client/ssh_service.h"
+#include "client/warnings_summary.h"
 #include "cmd/kilnctl/commands.h"
 
 namespace kiln::kilnctl {
@@ -94,15 +95,18 @@ Result<client::BuildRequest> MakeRequest(const BuildFlags& f) {
   return req;
 }
 
-// Prints the result of a frontend subrequest (e.g. --opt requestid=frontend.outline).
-void PrintSubrequestResult(const std::map<std::string, std::string>& metadata) {
+// Prints the result of a frontend subrequest (e.g. --opt requestid=frontend.lint); returns the
+// exit code its result.statuscode asks for (1 when the checks found something).
+int PrintSubrequestResult(const std::map<std::string, std::string>& metadata) {
   if (auto it = metadata.find("result.txt"); it != metadata.end()) {
     PrintStdout(it->second);
-    return;
+  } else {
+    for (const auto& [k, v] : metadata) {
+      if (k.starts_with("result.")) PrintStdout(fmt::format("{}\n{}\n", k, v));
+    }
   }
-  for (const auto& [k, v] : metadata) {
-    if (k.starts_with("result.")) PrintStdout(fmt::format("{}\n{}\n", k, v));
-  }
+  auto code = metadata.find("result.statuscode");
+  return code != metadata.end() && code->second != "0" ? 1 : 0;
 }
 
 int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
@@ -119,9 +123,17 @@ int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
 
   auto control = moby::buildkit::v1::Control::NewStub(conn->channel);
   auto bridge = moby::buildkit::v1::frontend::LLBBridge::NewStub(conn->channel);
+  client::WarningsSummary warnings;
   auto resp = client::Build(RootContext(), control.get(), bridge.get(), *req,
-                            [d = display->get()](const auto& s) { d->Update(s); });
+                            [d = display->get(), &warnings](const auto& s) {
+                              warnings.Add(s);
+                              d->Update(s);
+                            });
   (*display)->Done();
+  // After the progress, as buildx: the warnings with their details and lines.
+  if (*mode != client::ProgressMode::kQuiet && *mode != client::ProgressMode::kRawJson) {
+    PrintStderr(warnings.Format());
+  }
 
   if (!f.ref_file.empty()) {
     client::WriteFileAtomic(f.ref_file, req->ref).IgnoreError();  // as buildctl: best effort
@@ -130,15 +142,16 @@ int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
   if (st.ok() && !f.metadata_file.empty()) {
     st = client::WriteMetadataFile(f.metadata_file, resp->exporter_response);
   }
+  int exit_code = 0;
   if (st.ok() && req->frontend_attrs.contains("requestid")) {
-    PrintSubrequestResult(resp->frontend_metadata);
+    exit_code = PrintSubrequestResult(resp->frontend_metadata);
   }
   if (conn->embedded) {
     Status stop = conn->embedded->Stop();
     if (st.ok() && !stop.ok()) st = stop;
   }
   if (!st.ok()) return ReportError(st);
-  return 0;
+  return exit_code;
 }
 
 }  // namespace

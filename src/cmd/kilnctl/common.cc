@@ -86,4 +86,6 @@ int ReportError(const Status& s) {
 
 void PrintStdout(std::string_view data) { WriteFd(STDOUT_FILENO, data); }
 
+void PrintStderr(std::string_view data) { WriteFd(STDERR_FILENO, data); }
+
 }  // namespace kiln::kilnctl

@@ -38,5 +38,6 @@ int ReportError(const Status& s);
 
 // Writes all of `data` to stdout.
 void PrintStdout(std::string_view data);
+void PrintStderr(std::string_view data);
 
 }  // namespace kiln::kilnctl

@@ -48,6 +48,18 @@ void ExpectMatchesGolden(const std::filesystem::path& dir, const std::string& na
   EXPECT_EQ(got, ReadAll(golden));
 }
 
+// Calls fn(key, value) for each `# opt: key=value` line of a golden case.
+template <typename Fn>
+void ForEachOption(const std::string& dockerfile, Fn fn) {
+  std::istringstream in(dockerfile);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# opt: ", 0) != 0) continue;
+    std::string kv = line.substr(7);
+    size_t eq = kv.find('=');
+    fn(kv.substr(0, eq), eq == std::string::npos ? std::string() : kv.substr(eq + 1));
+  }
+}
+
 // gtest parameter names: the case name with '-' as '_'.
 inline std::string ParamName(const testing::TestParamInfo<std::string>& info) {
   std::string name = info.param;

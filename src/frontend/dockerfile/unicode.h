@@ -47,7 +47,8 @@ std::string_view TrimRightSpace(std::string_view s);
 // would escape (rare format and unassigned code points) are kept as they are.
 std::string QuoteForMessage(std::string_view s);
 
-// ASCII-only lower-casing (instruction names and directive keys).
+// ASCII-only lower- and upper-casing (instruction names and directive keys).
 std::string AsciiLower(std::string_view s);
+std::string AsciiUpper(std::string_view s);
 
 }  // namespace kiln::dockerfile::internal

@@ -4,12 +4,14 @@
 #include <optional>
 #include <thread>
 
+#include "frontend/dockerfile/builder/lint.h"
 #include "frontend/dockerfile/builder/named_context.h"
 #include "frontend/dockerfile/builder/options.h"
 #include "frontend/dockerfile/dockerfile2llb/convert.h"
 #include "frontend/dockerfile/dockerignore.h"
 #include "frontend/dockerfile/parser/directives.h"
 #include "llb/builder.h"
+#include "llb/definition.h"
 #include "registry/platform.h"
 #include "util/background.h"
 #include "util/go_strconv.h"
@@ -137,6 +139,8 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
                     .WithCustomName("[internal] load build definition from " + base_name)
                     .Marshal();
   if (!df_def.ok()) return df_def.status();
+  // Warnings are attached to the vertex that loaded the Dockerfile, as BuildKit's.
+  KILN_ASSIGN_OR_RETURN(llb::LoadedDefinition df_loaded, llb::LoadDefinition(*df_def));
   KILN_ASSIGN_OR_RETURN(frontend::SolveResult df_res, bridge.Solve(ctx, *df_def));
   KILN_ASSIGN_OR_RETURN(std::optional<std::string> dockerfile,
                         ReadOptional(ctx, bridge, df_res, filename));
@@ -162,6 +166,12 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
     return context_ignore.Wait();
   };
   KILN_ASSIGN_OR_RETURN(DockerignoreFile ignore, LoadDockerignore(filename, read));
+  KILN_ASSIGN_OR_RETURN(std::optional<lint::Config> lint_config, LintConfigFromOptions(opts));
+  const LintSource lint_source{filename, *dockerfile, df_loaded.root};
+  std::string request = Opt(opts, "requestid");
+  if (!request.empty() && request != kLintRequest) {
+    return Unimplemented("unsupported request " + request);
+  }
 
   ConvertOptions co;
   co.target = Opt(opts, "target");
@@ -192,8 +202,25 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
     return out;
   };
 
+  co.lint_config = lint_config;
+  if (request == kLintRequest) {
+    // Checks only: every stage when no target is named, nothing solved.
+    LintResults results(lint_source);
+    ConvertOptions lco = co;
+    lco.lint_warn = results.Warner();
+    lco.all_stages = lco.target.empty();
+    NamedContexts contexts(ctx, bridge, opts, co.resolve_image);
+    lco.named_context = [&](const std::string& name, const registry::Platform& platform) {
+      return contexts.Load(name, platform);
+    };
+    SourceRange where;
+    auto conv = Dockerfile2LLB(*dockerfile, lco, &where);
+    if (!conv.ok()) results.SetError(conv.status(), where);
+    return results.ToResult();
+  }
+
   // One conversion per target platform (BuildKit's dockerui Build), then their solves in
-  // parallel.
+  // parallel. The checks report for the first platform only, as BuildKit's.
   std::vector<std::optional<registry::Platform>> wanted(targets.begin(), targets.end());
   if (wanted.empty()) wanted.push_back(std::nullopt);
   struct PlatformBuild {
@@ -205,6 +232,7 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
   for (size_t i = 0; i < wanted.size(); i++) {
     ConvertOptions pco = co;
     pco.target_platform = wanted[i];
+    if (i == 0) pco.lint_warn = BridgeWarner(bridge, lint_source);
     NamedContexts contexts(ctx, bridge, opts, co.resolve_image);
     pco.named_context = [&](const std::string& name, const registry::Platform& platform) {
       return contexts.Load(name, platform);

@@ -48,19 +48,9 @@ Result<std::pair<int, int>> PortRange(const std::string& ports) {
 }
 
 Result<std::vector<std::string>> ParsePort(const std::string& raw) {
-  std::vector<std::string> parts;
-  for (size_t i = 0;;) {
-    size_t c = raw.find(':', i);
-    parts.push_back(raw.substr(i, c == std::string::npos ? std::string::npos : c - i));
-    if (c == std::string::npos) break;
-    i = c + 1;
-  }
-  std::string ip, host_port, container = parts.back();
-  if (parts.size() >= 2) host_port = parts[parts.size() - 2];
-  for (size_t i = 0; i + 2 < parts.size(); i++) ip += (i ? ":" : "") + parts[i];
-  size_t slash = container.find('/');
-  std::string proto = slash == std::string::npos ? "" : container.substr(slash + 1);
-  container = container.substr(0, slash);
+  PortSpec spec = SplitPortSpec(raw);
+  std::string ip = spec.ip, host_port = spec.host_port, container = spec.container;
+  const std::string& proto = spec.proto;
   auto bad = [&](const std::string& why) {
     return InvalidArgument("invalid port: \"" + raw + "\": " + why);
   };
@@ -97,6 +87,24 @@ Result<std::vector<std::string>> ParsePort(const std::string& raw) {
 }
 
 }  // namespace
+
+PortSpec SplitPortSpec(const std::string& raw) {
+  std::vector<std::string> parts;
+  for (size_t i = 0;;) {
+    size_t c = raw.find(':', i);
+    parts.push_back(raw.substr(i, c == std::string::npos ? std::string::npos : c - i));
+    if (c == std::string::npos) break;
+    i = c + 1;
+  }
+  PortSpec out;
+  out.container = parts.back();
+  if (parts.size() >= 2) out.host_port = parts[parts.size() - 2];
+  for (size_t i = 0; i + 2 < parts.size(); i++) out.ip += (i ? ":" : "") + parts[i];
+  size_t slash = out.container.find('/');
+  out.proto = slash == std::string::npos ? "" : out.container.substr(slash + 1);
+  out.container = out.container.substr(0, slash);
+  return out;
+}
 
 Result<std::vector<std::string>> ParsePorts(const std::vector<std::string>& specs) {
   std::vector<std::string> out;

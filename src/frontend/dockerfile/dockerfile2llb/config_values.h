@@ -15,6 +15,15 @@ namespace kiln::dockerfile {
 // xyz`, ...
 Result<std::vector<std::string>> ParsePorts(const std::vector<std::string>& specs);
 
+// A port spec's parts as BuildKit splits them: [ip:][hostPort:]containerPort[/proto].
+struct PortSpec {
+  std::string ip;
+  std::string host_port;
+  std::string container;  // without the proto
+  std::string proto;      // as written, "" when none
+};
+PortSpec SplitPortSpec(const std::string& raw);
+
 // Ok when `sig` names a signal; else "invalid signal: <sig>".
 Status CheckSignal(const std::string& sig);
 

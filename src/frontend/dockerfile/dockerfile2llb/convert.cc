@@ -149,7 +149,9 @@ Result<ConvertResult> Converter::Run(SourceRange* error_range) {
   error_range_ = error_range;
   target_platform_ = opts_.target_platform ? *opts_.target_platform : opts_.build_platform;
   platform_args_ = PlatformArgs(opts_.build_platform, target_platform_, opts_.build_args);
+  KILN_RETURN_IF_ERROR(SetUpLint());
   KILN_RETURN_IF_ERROR(SplitStages());
+  CheckFroms();
   KILN_RETURN_IF_ERROR(CheckStageCycles());
   // SOURCE_DATE_EPOCH: a build arg, else a global ARG's default.
   epoch_ = opts_.epoch;
@@ -180,7 +182,12 @@ Result<ConvertResult> Converter::Run(SourceRange* error_range) {
       return InvalidArgument("target stage \"" + opts_.target + "\" could not be found");
   }
   target_name_ = target->name.empty() ? "default" : target->name;
+  if (opts_.all_stages) {
+    for (auto& s : stages_) KILN_RETURN_IF_ERROR(Build(s));
+  }
   KILN_RETURN_IF_ERROR(Build(*target));
+  // With `# check=error=true`, the warnings sent so far fail the build.
+  KILN_RETURN_IF_ERROR(lint_.Error());
   for (const auto& [k, v] : opts_.labels) target->image.SetLabel(k, v);
   // An explicit target platform is the image's (BuildKit keeps the base image's variant when
   // os and architecture agree and the target names none).
@@ -232,6 +239,7 @@ Status Converter::SplitStages() {
       cur = &stages_.back();
     } else if (cur == nullptr) {
       if (n.value != "arg") return At(n, InvalidArgument("no build stage in current context"));
+      meta_arg_nodes_.push_back(&n);
       KILN_RETURN_IF_ERROR(MetaArg(n));
     } else {
       cur->commands.push_back(&n);
@@ -275,11 +283,6 @@ std::vector<std::string> Converter::StageEnv(const Stage& s) const {
   }
   for (auto& kv : s.image.Env()) env.push_back(kv);
   return env;
-}
-
-Result<std::string> Converter::Expand(const std::string& w,
-                                      const std::vector<std::string>& env) const {
-  return lex_.ProcessWord(w, env);
 }
 
 Stage* Converter::FindStage(const std::string& ref, int before) {
@@ -405,6 +408,7 @@ Status Converter::Build(Stage& s) {
     s.args = dep->args;
     s.declared = dep->declared;
     s.build_args = dep->build_args;
+    s.workdir_set = dep->workdir_set;
   } else if (Lower(base) == "scratch") {
     // BuildKit's emptyImage: the target platform, whatever FROM --platform says.
     s.state = llb::State::Scratch();
@@ -419,6 +423,7 @@ Status Converter::Build(Stage& s) {
   } else {
     KILN_ASSIGN_AT(from, PinnedImage img, ResolveImage(base, s.platform));
     KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(img.config));
+    CheckBaseImagePlatform(s, base);
     s.cmd_total++;
     // An image without layers is scratch (BuildKit's isScratch).
     if (!s.image.HasLayers()) {
@@ -465,6 +470,8 @@ Status Converter::Dispatch(Stage& s, const Node& n, const Node& where) {
   const llb::State before = s.state;
   const Node* outer = where_;
   where_ = &where;
+  // A base image's ONBUILD triggers are not checked.
+  LintScope scope(*this, s.in_onbuild ? nullptr : &s, &n);
   Status st = DispatchOne(s, n);
   // The op the instruction made runs on the stage's platform (BuildKit's llb.Platform).
   if (st.ok() && !s.state.SameAs(before))
@@ -482,19 +489,27 @@ Status Converter::DispatchOne(Stage& s, const Node& n) {
   if (v == "workdir") return Workdir(s, n);
   if (v == "env") {
     std::string hist = "ENV";
+    std::vector<std::string> keys;
     for (size_t i = 0; i + 1 < n.next.size(); i += 3) {
       KILN_ASSIGN_OR_RETURN(std::string key, Expand(n.next[i], env));
+      keys.push_back(key);
       KILN_ASSIGN_OR_RETURN(std::string val, Expand(n.next[i + 1], env));
       // Every pair is expanded with the environment from before the instruction.
       s.image.SetEnv(key, val);
       hist += " " + key + "=" + val;
     }
+    if (lint_node_ != nullptr) lint::CheckKeyValues(n, keys, NodeLint());
     s.image.AddHistory(hist, true);
     return Status::Ok();
   }
   if (v == "arg") {
     std::string hist = "ARG";
     for (const auto& w : n.next) {
+      std::string written_key = w.substr(0, w.find('='));
+      if (lint_node_ != nullptr) lint::CheckArgKey(n, written_key, NodeLint());
+      // A default that a build arg replaces is not checked for undefined variables.
+      LintScope unchecked(*this, opts_.build_args.contains(written_key) ? nullptr : lint_stage_,
+                          lint_node_);
       KILN_ASSIGN_OR_RETURN(std::string word, Expand(w, env));
       size_t eq = word.find('=');
       std::string key = word.substr(0, eq);
@@ -524,10 +539,15 @@ Status Converter::DispatchOne(Stage& s, const Node& n) {
       s.image.SetLabel(key, val);
       hist += " " + key + "=" + val;
     }
+    if (lint_node_ != nullptr) lint::CheckKeyValues(n, {}, NodeLint());
     s.image.AddHistory(hist, true);
     return Status::Ok();
   }
   if (v == "cmd" || v == "entrypoint") {
+    if (lint_node_ != nullptr) {
+      s.used_once.Mark(n, NodeLint());
+      lint::CheckShellForm(n, !s.image.Shell().empty(), NodeLint());
+    }
     std::vector<std::string> args = n.next;
     if (!n.json) {
       std::vector<std::string> sh = s.image.Shell();
@@ -559,6 +579,9 @@ Status Converter::DispatchOne(Stage& s, const Node& n) {
     for (const auto& w : words) {
       KILN_ASSIGN_OR_RETURN(std::vector<std::string> fields, lex_.ProcessWords(w, env));
       specs.insert(specs.end(), fields.begin(), fields.end());
+    }
+    if (lint_node_ != nullptr) {
+      for (const auto& spec : specs) lint::CheckExposePort(n, spec, NodeLint());
     }
     KILN_ASSIGN_OR_RETURN(std::vector<std::string> ports, ParsePorts(specs));
     for (const auto& p : ports) s.image.AddExposedPort(p);
@@ -608,6 +631,7 @@ Status Converter::DispatchOne(Stage& s, const Node& n) {
 
 Status Converter::Healthcheck(Stage& s, const Node& n) {
   KILN_ASSIGN_OR_RETURN(Flags f, ParseFlags(n));
+  if (lint_node_ != nullptr) s.used_once.Mark(n, NodeLint());
   if (n.next.empty()) return InvalidArgument("HEALTHCHECK requires an argument");
   std::string type = Upper(n.next[0]);
   nlohmann::json hc;
@@ -658,6 +682,8 @@ Status Converter::Healthcheck(Stage& s, const Node& n) {
 Status Converter::Workdir(Stage& s, const Node& n) {
   if (n.next.size() != 1) return InvalidArgument("WORKDIR requires exactly one argument");
   KILN_ASSIGN_OR_RETURN(std::string dir, Expand(n.next[0], StageEnv(s)));
+  if (lint_node_ != nullptr && !s.workdir_set) lint::CheckWorkdir(n, dir, NodeLint());
+  s.workdir_set = true;
   std::string wd = JoinWorkdir(s.image.WorkingDir(), dir, false);
   s.image.SetWorkingDir(wd);
   // The mkdir below is a layer of its own (BuildKit's withLayer).

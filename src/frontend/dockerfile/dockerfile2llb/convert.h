@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "frontend/dockerfile/linter/linter.h"
 #include "frontend/dockerfile/parser/parser.h"
 #include "llb/builder.h"
 #include "pb/ops.pb.h"
@@ -67,6 +68,13 @@ struct ConvertOptions {
   pb::NetMode network_mode = pb::UNSET;  // RUN's default; RUN --network overrides it
   // The build's SOURCE_DATE_EPOCH (unix seconds), when set: history times and WORKDIR's mkdir.
   std::optional<int64_t> epoch;
+  // Build checks (docs/dockerfile.md): where their warnings go (unset: no check runs), and the
+  // configuration of build-arg:BUILDKIT_DOCKERFILE_CHECK, which replaces the `# check=`
+  // directive. With error=true a check that reported fails the conversion.
+  lint::WarnFn lint_warn;
+  std::optional<lint::Config> lint_config;
+  // Convert every stage, not only those the target needs (what the lint subrequest checks).
+  bool all_stages = false;
 };
 
 struct ConvertResult {

@@ -154,6 +154,12 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
       fb.Copy(remote->source, remote->path, dest, remote->copy);
       continue;
     }
+    if (lint_node_ != nullptr && (add || !f.Get("from"))) {
+      // filepath.Clean: relative stays relative, "" is ".".
+      std::string clean = CleanPath("/" + w);
+      if (w.empty() || w[0] != '/') clean = clean == "/" ? "." : clean.substr(1);
+      lint::CheckCopySource(n, add, clean, IgnoreMatcher(), NodeLint());
+    }
     pb::FileActionCopy c = common;
     c.set_followsymlink(true);
     c.set_dircopycontents(true);

@@ -15,6 +15,7 @@
 #include "frontend/dockerfile/dockerfile2llb/flags.h"
 #include "frontend/dockerfile/dockerfile2llb/image_config.h"
 #include "frontend/dockerfile/dockerfile2llb/instructions.h"
+#include "frontend/dockerfile/linter/checks.h"
 #include "frontend/dockerfile/shell/lex.h"
 #include "llb/builder.h"
 #include "llb/exec_builder.h"
@@ -74,6 +75,10 @@ struct Stage {
   int cmd_index = 0;
   bool in_onbuild = false;  // dispatching a base image's ONBUILD trigger
   bool cmd_set = false;     // CMD was given in this stage (ENTRYPOINT then keeps it)
+  // Build checks: CMD/ENTRYPOINT/HEALTHCHECK seen, and whether a WORKDIR was set (here or in a
+  // base stage).
+  lint::UsedOnce used_once;
+  bool workdir_set = false;
   // FROM --platform, else its base stage's, else the target platform; its ops carry it.
   registry::Platform platform;
   // Filled by Build.
@@ -107,7 +112,32 @@ class Converter {
   // ARG values first, ENV over them (an ENV wins over an ARG of the same name).
   std::vector<std::string> StageEnv(const Stage& s) const;
 
-  Result<std::string> Expand(const std::string& w, const std::vector<std::string>& env) const;
+  // Also reports UndefinedVar while an instruction is being checked (LintScope).
+  Result<std::string> Expand(const std::string& w, const std::vector<std::string>& env);
+
+  // Build checks (convert_lint.cc): the linter from the options or the `# check=` directive;
+  // the checks of every stage's FROM; the linter of one instruction (its comments merged).
+  Status SetUpLint();
+  void CheckFroms();
+  const lint::Linter& NodeLint() const { return node_lint_ ? *node_lint_ : lint_; }
+  // While alive, expansions report the variables they cannot find for `n` of stage `s`.
+  class LintScope {
+   public:
+    LintScope(Converter& c, Stage* s, const Node* n);
+    ~LintScope();
+    LintScope(const LintScope&) = delete;
+    LintScope& operator=(const LintScope&) = delete;
+
+   private:
+    Converter& c_;
+    Stage* stage_;
+    const Node* node_;
+    std::optional<lint::Linter> lint_;
+  };
+  // InvalidBaseImagePlatform for stage `s` FROM the image `name` (its config in s.image).
+  void CheckBaseImagePlatform(const Stage& s, const std::string& name);
+  // The .dockerignore patterns as a matcher, for CopyIgnoredFile (nullptr when none).
+  const fsutil::PatternMatcher* IgnoreMatcher();
 
   Stage* FindStage(const std::string& ref, int before);
   // A --from value naming a stage (by name or index, before or after), nullptr when it names
@@ -175,6 +205,13 @@ class Converter {
   std::string target_name_;
   std::optional<int64_t> epoch_;  // SOURCE_DATE_EPOCH
   std::vector<std::unique_ptr<ParseResult>> onbuild_nodes_;
+  // Build checks.
+  lint::Linter lint_;
+  std::optional<lint::Linter> node_lint_;  // the instruction being checked, its comments merged
+  Stage* lint_stage_ = nullptr;            // with lint_node_: where UndefinedVar reports
+  const Node* lint_node_ = nullptr;
+  std::vector<const Node*> meta_arg_nodes_;  // the ARGs before the first FROM
+  std::optional<fsutil::PatternMatcher> ignore_;
 };
 
 }  // namespace kiln::dockerfile::convert_internal

@@ -55,12 +55,7 @@ ConvertOptions OptionsFor(const std::string& dockerfile) {
     if (it == configs.end()) return NotFound("no image " + ref);
     return ResolvedImage{Digest::FromBytes(it->second).str(), it->second};
   };
-  std::istringstream in(dockerfile);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("# opt: ", 0) != 0) continue;
-    std::string kv = line.substr(7);
-    size_t eq = kv.find('=');
-    std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+  golden::ForEachOption(dockerfile, [&](const std::string& k, const std::string& v) {
     if (k.rfind("build-arg:", 0) == 0) {
       o.build_args[k.substr(10)] = v;
     } else if (k.rfind("label:", 0) == 0) {
@@ -79,7 +74,7 @@ ConvertOptions OptionsFor(const std::string& dockerfile) {
     } else {
       ADD_FAILURE() << "unknown golden option " << k;
     }
-  }
+  });
   return o;
 }
 

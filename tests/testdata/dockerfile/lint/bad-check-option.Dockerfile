@@ -1,0 +1,2 @@
+# check=nonsense
+FROM scratch

@@ -1,0 +1,4 @@
+# opt: ignore=*
+# opt: ignore=!keep.txt
+FROM scratch
+COPY app.log /

@@ -1,0 +1,5 @@
+FROM scratch
+# the base stage
+ARG A
+# builder
+FROM scratch AS build

@@ -1,0 +1,2 @@
+FROM scratch
+EXPOSE 80/TCP 8080:80 127.0.0.1:53:53/udp 443/tcp

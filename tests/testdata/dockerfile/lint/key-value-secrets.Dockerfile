@@ -1,0 +1,9 @@
+FROM scratch
+ENV LEGACY value with spaces
+LABEL legacy value
+ENV GOOD=1 AWS_SECRET_ACCESS_KEY=x
+ARG GITHUB_TOKEN
+ARG PUBLIC_KEY
+ARG API_KEY_FILE
+ARG password=x
+ENV MONKEY=1 auth=no

@@ -1,0 +1,3 @@
+FROM scratch AS unused
+CMD echo not-checked
+from scratch
