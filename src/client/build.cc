@@ -15,6 +15,7 @@
 #include "client/oci_index.h"
 #include "client/session.h"
 #include "session/content_copy.h"
+#include "session/content_read.h"
 #include "session/grpc_status.h"
 #include "util/log.h"
 
@@ -83,6 +84,7 @@ bk::SolveRequest MakeSolveRequest(const BuildRequest& req, const std::string& re
   sreq.set_session(session_id);
   if (req.frontend_in_solve) sreq.set_frontend(req.frontend);
   for (const auto& [k, v] : req.frontend_attrs) (*sreq.mutable_frontendattrs())[k] = v;
+  for (const auto& [k, v] : req.frontend_inputs) (*sreq.mutable_frontendinputs())[k] = v;
   sreq.mutable_cache();  // old daemons expect it present (gogo non-nullable)
   for (const std::string& e : req.entitlements) sreq.add_entitlements(e);
   return sreq;
@@ -109,6 +111,9 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
     KILN_ASSIGN_OR_RETURN(scfg.local_dirs, LocalsForDefinition(*req.definition, req.local_dirs));
   } else {
     scfg.local_dirs = req.local_dirs;
+  }
+  for (const auto& [id, dir] : req.oci_layouts) {
+    scfg.content_stores[session::OCILayoutStoreId(id)] = dir;
   }
   std::vector<std::string> layout_dirs;  // OCI layouts whose index.json is written at the end
   for (size_t i = 0; i < req.exports.size(); ++i) {
@@ -174,7 +179,7 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   std::thread gateway_thread;
   if (gateway) {
     gateway_thread = std::thread([&] {
-      GatewayRequest greq{ref, req.frontend, req.frontend_attrs};
+      GatewayRequest greq{ref, req.frontend, req.frontend_attrs, req.frontend_inputs};
       gw_result = RunGatewayBuild(gw_ctx, bridge, greq);
       if (gw_result.ok()) return;
       // Control.Solve should fail as well; give it a moment before cancelling it.

@@ -9,7 +9,8 @@
 //   4. an oci/docker --output with tar=false is served as the session's content store "export"
 //      (the daemon copies the image's blobs into the directory); after a successful solve the
 //      directory's oci-layout and index.json are written from the exporter response
-//      (oci_index.h).
+//      (oci_index.h); each --oci-layout ID=DIR is served as the content store "oci:ID", read by
+//      the daemon's oci-layout:// sources.
 // Cancelling `ctx` cancels every call and the session. Errors read like buildctl's:
 // "failed to solve: <daemon message>". Stubs are injected so tests can use a fake daemon.
 // Thread-compatible; the status callback runs on an internal thread.
@@ -36,6 +37,12 @@ struct BuildRequest {
   std::string frontend;
   std::map<std::string, std::string> frontend_attrs;
   std::map<std::string, std::string> local_dirs;
+  // --oci-layout: store id -> OCI layout directory, served as content store "oci:<id>".
+  std::map<std::string, std::string> oci_layouts;
+  // Definitions the frontend gets as inputs (SolveRequest.FrontendInputs): named contexts
+  // `context:NAME=input:INPUT` of the Dockerfile frontend. No kilnctl flag sets them (buildctl
+  // has none either); API clients do.
+  std::map<std::string, pb::Definition> frontend_inputs;
   std::vector<ExportEntry> exports;
   std::vector<std::string> entitlements;
   bool frontend_in_solve = false;  // the pre-v0.11 flow: the frontend named in Control.Solve

@@ -130,20 +130,45 @@ Result<std::map<std::string, std::string>> ParseAttrMap(const std::vector<std::s
   return m;
 }
 
-Result<std::map<std::string, std::string>> ParseLocals(const std::vector<std::string>& values) {
-  auto m = ParseAttrMap(values);
-  if (!m.ok()) return m.status().Annotate("invalid local");
-  for (const auto& [name, dir] : *m) {
+namespace {
+
+// Each value of `m` must resolve to a directory; errors start with `what`.
+Status CheckDirs(const std::map<std::string, std::string>& m, const std::string& what) {
+  for (const auto& [name, dir] : m) {
     char resolved[PATH_MAX];
     if (realpath(dir.c_str(), resolved) == nullptr) {
-      return InvalidArgument(
-          fmt::format("invalid local: resolve {}: {}", dir, std::strerror(errno)));
+      return InvalidArgument(fmt::format("{}: resolve {}: {}", what, dir, std::strerror(errno)));
     }
     struct stat st {};
     if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return InvalidArgument(fmt::format("invalid local: stat {}: not a directory", resolved));
+      return InvalidArgument(fmt::format("{}: stat {}: not a directory", what, resolved));
     }
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> ParseLocals(const std::vector<std::string>& values) {
+  auto m = ParseAttrMap(values);
+  if (!m.ok()) return m.status().Annotate("invalid local");
+  KILN_RETURN_IF_ERROR(CheckDirs(*m, "invalid local"));
+  return m;
+}
+
+Result<std::map<std::string, std::string>> ParseOCILayouts(const std::vector<std::string>& values) {
+  std::map<std::string, std::string> m;
+  for (const std::string& v : values) {
+    size_t eq = v.find('=');
+    if (eq == std::string::npos) {
+      return InvalidArgument(fmt::format(
+          "invalid oci-layout: oci-layout option must be 'id=path/to/layout', instead had "
+          "invalid {}",
+          v));
+    }
+    m[v.substr(0, eq)] = v.substr(eq + 1);
+  }
+  KILN_RETURN_IF_ERROR(CheckDirs(m, "invalid oci-layout"));
   return m;
 }
 

@@ -37,6 +37,10 @@ Result<std::map<std::string, std::string>> ParseAttrMap(const std::vector<std::s
 // --local name=dir; every dir must exist and be a directory.
 Result<std::map<std::string, std::string>> ParseLocals(const std::vector<std::string>& values);
 
+// --oci-layout id=dir (buildctl's ParseOCILayout; the last of duplicates wins): each dir must be
+// a directory, an OCI layout served to the build as the content store "oci:<id>".
+Result<std::map<std::string, std::string>> ParseOCILayouts(const std::vector<std::string>& values);
+
 // --opt k=v; "build-arg:NAME" without a value takes NAME from the environment (left out when
 // unset) and $SOURCE_DATE_EPOCH becomes build-arg:SOURCE_DATE_EPOCH.
 Result<std::map<std::string, std::string>> ParseOpts(const std::vector<std::string>& values,

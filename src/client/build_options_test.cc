@@ -111,6 +111,22 @@ TEST(ParseLocalsTest, RequiresExistingDirectories) {
   rmdir(dir.c_str());
 }
 
+TEST(ParseOCILayoutsTest, IdEqualsExistingDirectoryLastWins) {
+  char tmpl[] = "/tmp/kiln-layouts-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  auto m = ParseOCILayouts({"one=/nowhere-but-replaced", "one=" + dir, "two=" + dir});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->at("one"), dir);
+  EXPECT_EQ(m->size(), 2u);
+  EXPECT_EQ(ParseOCILayouts({"one"}).status().message(),
+            "invalid oci-layout: oci-layout option must be 'id=path/to/layout', instead had "
+            "invalid one");
+  EXPECT_THAT(ParseOCILayouts({"x=" + dir + "/missing"}).status().message(),
+              HasSubstr("invalid oci-layout: resolve " + dir + "/missing"));
+  rmdir(dir.c_str());
+}
+
 TEST(ParseOptsTest, BuildArgsFromTheEnvironment) {
   std::map<std::string, std::string> env = {{"FOO", "from-env"}, {"SOURCE_DATE_EPOCH", "42"}};
   auto getenv = [&env](const char* k) -> const char* {

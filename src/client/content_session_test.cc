@@ -21,6 +21,7 @@
 #include "client/tree_merge.h"
 #include "content/testing/temp_store.h"
 #include "session/content_copy.h"
+#include "session/content_read.h"
 
 namespace kiln::client {
 namespace {
@@ -231,6 +232,72 @@ TEST_F(ContentSessionTest, CancellingStopsTheCopy) {
   EXPECT_EQ(stats.status().code(), Code::kCancelled);
   EXPECT_THAT(stats.status().message(), HasSubstr("build cancelled"));
   EXPECT_NE(access(BlobPath(blobs[0].digest).c_str(), F_OK), 0);
+}
+
+}  // namespace
+}  // namespace kiln::client
+
+namespace kiln::client {
+namespace {
+
+// The other direction: the daemon reads a client's OCI layout (--oci-layout ID=DIR, store
+// "oci:ID") with Info and Read, as the oci-layout source does.
+TEST_F(ContentSessionTest, DaemonReadsBlobsOfTheClientsLayout) {
+  std::vector<session::BlobDescriptor> blobs = Image();
+  ASSERT_TRUE(session::CopyBlobsToClientStore(Context::Background(), *Attach({{"export", layout_}}),
+                                              "export", *store_, blobs)
+                  .ok());
+  client_->Close().IgnoreError();
+  client_.reset();
+
+  auto s = Attach({{session::OCILayoutStoreId("mine"), layout_}});
+  ASSERT_NE(s, nullptr);
+  for (const auto& b : blobs) {
+    auto size = session::ClientBlobSize(Context::Background(), *s, "oci:mine", b.digest);
+    ASSERT_TRUE(size.ok()) << size.status().ToString();
+    EXPECT_EQ(*size, b.size);
+    std::string got;
+    Status st = session::ReadClientBlob(Context::Background(), *s, "oci:mine", b.digest,
+                                        [&](std::string_view chunk) {
+                                          got.append(chunk);
+                                          return Status::Ok();
+                                        });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_EQ(got, data_[b.digest.str()]);
+  }
+}
+
+TEST_F(ContentSessionTest, MissingBlobsAndStoresAreNotFoundNamingThem) {
+  auto s = Attach({{"oci:mine", layout_}});
+  ASSERT_NE(s, nullptr);
+  Digest missing = Digest::FromBytes("nothing");
+  auto size = session::ClientBlobSize(Context::Background(), *s, "oci:mine", missing);
+  ASSERT_FALSE(size.ok());
+  EXPECT_EQ(size.status().code(), Code::kNotFound);
+  EXPECT_THAT(size.status().message(), HasSubstr(missing.str()));
+  EXPECT_THAT(size.status().message(), HasSubstr("\"oci:mine\""));
+
+  Status st = session::ReadClientBlob(Context::Background(), *s, "oci:other", missing,
+                                      [](std::string_view) { return Status::Ok(); });
+  EXPECT_EQ(st.code(), Code::kNotFound);
+  EXPECT_THAT(st.message(), HasSubstr("unknown store oci:other"));
+}
+
+TEST_F(ContentSessionTest, ASinkErrorStopsTheRead) {
+  std::vector<session::BlobDescriptor> blobs = Image();
+  ASSERT_TRUE(session::CopyBlobsToClientStore(Context::Background(), *Attach({{"oci:x", layout_}}),
+                                              "oci:x", *store_, blobs)
+                  .ok());
+  auto s = manager_.Get(Context::Background(), client_->id());
+  ASSERT_TRUE(s.ok());
+  int calls = 0;
+  Status st = session::ReadClientBlob(Context::Background(), **s, "oci:x", blobs[0].digest,
+                                      [&](std::string_view) {
+                                        calls++;
+                                        return DataLoss("disk full");
+                                      });
+  EXPECT_EQ(st.code(), Code::kDataLoss);
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace

@@ -63,6 +63,7 @@ Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInt
   gw::SolveRequest sreq;
   sreq.set_frontend(req.frontend);
   for (const auto& [k, v] : req.frontend_opt) (*sreq.mutable_frontendopt())[k] = v;
+  for (const auto& [k, v] : req.frontend_inputs) (*sreq.mutable_frontendinputs())[k] = v;
   sreq.set_allowresultreturn(true);
   sreq.set_allowresultarrayref(true);
   if (!use_return) sreq.set_exporterattr("{}");

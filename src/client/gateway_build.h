@@ -19,6 +19,7 @@ struct GatewayRequest {
   std::string ref;  // SolveRequest.Ref of the Control.Solve this belongs to
   std::string frontend;
   std::map<std::string, std::string> frontend_opt;
+  std::map<std::string, pb::Definition> frontend_inputs;
 };
 
 struct GatewayResult {

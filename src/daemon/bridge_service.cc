@@ -23,9 +23,10 @@ std::string NewRefID() {
 }  // namespace
 
 std::vector<std::string> FrontendAPICaps() {
-  return {"solve.base", "solve.inlinereturn", "resolveimage", "return", "returnmap",
-          "proto.refarray", "readfile", "gateway.solve.metadata", "gateway.evaluate", "gateway.solve.evaluate",
-          "frontend.caps", "gateway.warnings"};
+  return {"solve.base",       "solve.inlinereturn",     "resolveimage",  "return",
+          "returnmap",        "proto.refarray",         "readfile",      "gateway.solve.metadata",
+          "gateway.evaluate", "gateway.solve.evaluate", "frontend.caps", "gateway.warnings",
+          "frontend.inputs"};
 }
 
 Result<std::shared_ptr<BuildJob>> BridgeService::JobOf(const Context& ctx, grpc::ServerContext* sc) {
@@ -78,7 +79,8 @@ grpc::Status BridgeService::Solve(grpc::ServerContext* sc, const gw::SolveReques
   frontend::SolveResult result;
   if (!req->frontend().empty()) {
     std::map<std::string, std::string> opts(req->frontendopt().begin(), req->frontendopt().end());
-    auto r = (*bridge)->SolveFrontend(cc.ctx(), req->frontend(), opts);
+    frontend::Inputs inputs(req->frontendinputs().begin(), req->frontendinputs().end());
+    auto r = (*bridge)->SolveFrontend(cc.ctx(), req->frontend(), opts, inputs);
     if (!r.ok()) return ToGrpc(r.status());
     result = std::move(*r);
   } else if (req->has_definition() && req->definition().def_size() > 0) {
@@ -139,11 +141,28 @@ grpc::Status BridgeService::ResolveImageConfig(grpc::ServerContext* sc,
   if (req->has_platform()) opts.platform = req->platform();
   opts.resolve_mode = req->resolvemode();
   opts.session_id = req->sessionid();
+  // ResolverType 1 is BuildKit's ResolverTypeOCILayout (0: the registry).
+  if (req->resolvertype() == 1) {
+    opts.oci_layout = true;
+    opts.store_id = req->storeid();
+  } else if (req->resolvertype() != 0) {
+    return ToGrpc(InvalidArgument("unknown resolver type " + std::to_string(req->resolvertype())));
+  }
   auto r = (*bridge)->ResolveImageConfig(cc.ctx(), req->ref(), opts);
   if (!r.ok()) return ToGrpc(r.status());
   resp->set_digest(r->digest);
   resp->set_config(r->config);
   resp->set_ref(req->ref());
+  return grpc::Status::OK;
+}
+
+grpc::Status BridgeService::Inputs(grpc::ServerContext* sc, const gw::InputsRequest*,
+                                   gw::InputsResponse* resp) {
+  CallContext cc(core_->ctx, sc);
+  auto job = JobOf(cc.ctx(), sc);
+  if (!job.ok()) return ToGrpc(job.status());
+  std::lock_guard<std::mutex> l((*job)->mu);
+  for (const auto& [k, v] : (*job)->inputs) (*resp->mutable_definitions())[k] = v;
   return grpc::Status::OK;
 }
 

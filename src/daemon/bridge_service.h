@@ -27,6 +27,9 @@ class BridgeService final : public moby::buildkit::v1::frontend::LLBBridge::Serv
                                   moby::buildkit::v1::frontend::ResolveImageConfigResponse*) override;
   grpc::Status Warn(grpc::ServerContext*, const moby::buildkit::v1::frontend::WarnRequest*,
                     moby::buildkit::v1::frontend::WarnResponse*) override;
+  // The build's frontend inputs (Control.Solve's FrontendInputs), as BuildKit's forwarder.
+  grpc::Status Inputs(grpc::ServerContext*, const moby::buildkit::v1::frontend::InputsRequest*,
+                      moby::buildkit::v1::frontend::InputsResponse*) override;
 
  private:
   Result<std::shared_ptr<BuildJob>> JobOf(const Context& ctx, grpc::ServerContext* sc);

@@ -148,7 +148,9 @@ Result<std::map<std::string, std::string>> ControlService::RunSolve(const Contex
     // The frontend named in the request (buildctl <= v0.10's flow), run in the daemon.
     std::map<std::string, std::string> attrs(req.frontendattrs().begin(),
                                              req.frontendattrs().end());
-    KILN_ASSIGN_OR_RETURN(result, job.bridge_api->SolveFrontend(ctx, req.frontend(), attrs));
+    frontend::Inputs inputs(req.frontendinputs().begin(), req.frontendinputs().end());
+    KILN_ASSIGN_OR_RETURN(result,
+                          job.bridge_api->SolveFrontend(ctx, req.frontend(), attrs, inputs));
   } else if (req.has_definition()) {
     if (req.definition().def_size() == 0)
       return InvalidArgument("invalid LLB definition: empty definition");
@@ -222,6 +224,7 @@ grpc::Status ControlService::Solve(grpc::ServerContext* sc, const bk::SolveReque
     std::lock_guard<std::mutex> l(job->mu);
     job->session_id = req->session();
     job->entitlements.assign(req->entitlements().begin(), req->entitlements().end());
+    job->inputs = frontend::Inputs(req->frontendinputs().begin(), req->frontendinputs().end());
     job->job = core_->solver->NewJob(req->ref(), {req->session()});
     llbsolver::BridgeDeps deps{core_->llb.get(), core_->images.get(), core_->sessions.get(),
                                &core_->frontends};

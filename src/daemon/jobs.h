@@ -31,6 +31,7 @@ struct BuildJob {
   std::condition_variable cv;
   bool bridge = false;
   std::map<std::string, frontend::SolveResult> results;  // guarded by mu
+  frontend::Inputs inputs;  // Control.Solve's FrontendInputs (LLBBridge.Inputs); guarded by mu
   std::optional<Result<frontend::SolveResult>> returned;  // guarded by mu
   bool done = false;                                      // guarded by mu
 };

@@ -29,7 +29,16 @@ struct ResolveImageConfigOptions {
   std::optional<pb::Platform> platform;
   std::string resolve_mode;  // "default", "pull" or "local" ("" is default)
   std::string session_id;    // asked first for credentials, before the build's own session
+  // ResolverType OCI layout: the reference (NAME@DIGEST) is read from the client's OCI layout
+  // `store_id` (kilnctl --oci-layout STORE_ID=DIR) in session `session_id` (empty: any of the
+  // build's sessions), never from a registry.
+  bool oci_layout = false;
+  std::string store_id;
 };
+
+// A frontend's inputs (SolveRequest.FrontendInputs): definitions by name, which a Dockerfile
+// uses as named contexts `context:NAME=input:NAME`.
+using Inputs = std::map<std::string, pb::Definition>;
 
 struct ResolvedImageConfig {
   std::string digest;  // what the reference points to (an index or a manifest)
@@ -43,7 +52,8 @@ class FrontendLLBBridge {
   virtual ~FrontendLLBBridge() = default;
   virtual Result<SolveResult> Solve(const Context& ctx, const pb::Definition& def) = 0;
   virtual Result<SolveResult> SolveFrontend(const Context& ctx, const std::string& name,
-                                            const std::map<std::string, std::string>& opts) = 0;
+                                            const std::map<std::string, std::string>& opts,
+                                            const Inputs& inputs) = 0;
   // Bytes of `path` in a result (symlinks followed inside the result's root), from `offset`,
   // at most `length` bytes (0: the whole file, up to a 64 MiB cap).
   virtual Result<std::string> ReadFile(const Context& ctx, const solver::OpResultPtr& ref,
@@ -69,7 +79,8 @@ class Frontend {
  public:
   virtual ~Frontend() = default;
   virtual Result<SolveResult> Solve(const Context& ctx, FrontendLLBBridge& bridge,
-                                    const std::map<std::string, std::string>& opts) = 0;
+                                    const std::map<std::string, std::string>& opts,
+                                    const Inputs& inputs) = 0;
 };
 
 // Frontends built into the daemon, by name ("dockerfile.v0", "gateway.v0").

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "llb/definition.h"
 #include "llb/node.h"
 #include "util/digest.h"
 
@@ -73,8 +74,33 @@ State State::Image(const std::string& ref, const std::string& platform,
   return s;
 }
 
+Result<State> State::FromDefinition(const pb::Definition& def) {
+  if (def.def_size() == 0) {
+    return InvalidArgument("invalid nil input definition to definition op");
+  }
+  if (pb::Op terminal; def.def_size() == 1 && terminal.ParseFromString(def.def(0)) &&
+                       terminal.inputs_size() == 0 && terminal.op_case() == pb::Op::OP_NOT_SET) {
+    return State();  // only a terminal without an input: an empty result
+  }
+  KILN_ASSIGN_OR_RETURN(LoadedDefinition loaded, LoadDefinition(def));
+  if (loaded.root.empty()) return State();
+  auto e = std::make_shared<EmbeddedDefinition>();
+  e->root = loaded.root;
+  std::set<std::string> seen;
+  for (int i = 0; i + 1 < def.def_size(); i++) {  // the last op is the terminal
+    std::string dgst = Digest::FromBytes(def.def(i)).str();
+    if (!seen.insert(dgst).second) continue;
+    e->ops.emplace_back(dgst, def.def(i));
+    auto m = def.metadata().find(dgst);
+    if (m != def.metadata().end()) e->meta[dgst] = m->second;
+  }
+  auto n = std::make_shared<Node>();
+  n->embedded = std::move(e);
+  return State(n, static_cast<int>(loaded.root_index));
+}
+
 State State::WithPlatform(const std::string& platform) const {
-  if (!node_ || platform.empty()) return *this;
+  if (!node_ || platform.empty() || node_->embedded) return *this;
   auto n = std::make_shared<Node>(*node_);
   SetPlatform(n->op, platform);
   return State(n, index_);
@@ -135,6 +161,17 @@ Result<pb::Definition> State::Marshal(const SourceFile* source) const {
   std::function<std::string(const Node*)> visit = [&](const Node* n) -> std::string {
     auto it = done.find(n);
     if (it != done.end()) return it->second;
+    if (n->embedded) {
+      for (const auto& [dgst, bytes] : n->embedded->ops) {
+        if (!added.insert(dgst).second) continue;
+        def.add_def(bytes);
+        auto m = n->embedded->meta.find(dgst);
+        if (m != n->embedded->meta.end()) (*def.mutable_metadata())[dgst] = m->second;
+      }
+      const std::string& root = n->embedded->root;
+      if (n->meta.ByteSizeLong() > 0) (*def.mutable_metadata())[root].MergeFrom(n->meta);
+      return done[n] = root;
+    }
     pb::Op op = n->op;
     for (const auto& in : n->inputs) {
       auto* i = op.add_inputs();

@@ -36,6 +36,12 @@ class State {
   static State Image(const std::string& ref, const std::string& platform = "",
                      std::map<std::string, std::string> attrs = {});
   static State Merge(const std::vector<State>& inputs, const std::string& custom_name = "");
+  // The result of a definition made elsewhere (a frontend input; BuildKit's NewDefinitionOp):
+  // its ops keep their bytes and digests, so they share cache and vertices with the build that
+  // made them. InvalidArgument when `def` is empty or does not load (llb::LoadDefinition); one
+  // whose terminal has no input (an empty result) is scratch. WithPlatform does not change such a
+  // state, and its ops' source maps are not carried over.
+  static Result<State> FromDefinition(const pb::Definition& def);
   static State Diff(const State& lower, const State& upper, const std::string& custom_name = "");
 
   bool scratch() const { return node_ == nullptr; }

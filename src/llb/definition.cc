@@ -228,7 +228,7 @@ const std::vector<std::string>& SupportedCaps() {
       "file.copy.modestring", "file.symlink.create",
       "constraints", "platform", "meta.ignorecache", "meta.description", "meta.exportcache",
       "mergeop", "diffop",
-      "source.image", "source.image.resolvemode",
+      "source.image", "source.image.resolvemode", "source.ocilayout",
       // llb.HTTP and llb.Git (signatures, ssh and bundles are not implemented;
       // "soruce.http.uidgid" is BuildKit's spelling).
       "source.http", "source.http.checksum", "source.http.perm", "soruce.http.uidgid",

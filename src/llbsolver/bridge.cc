@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "source/oci_layout.h"
 #include "source/registry_credentials.h"
 #include "util/path.h"
 #include "worker/worker.h"
@@ -25,11 +26,12 @@ Result<frontend::SolveResult> Bridge::Solve(const Context& ctx, const pb::Defini
   return res;
 }
 
-Result<frontend::SolveResult> Bridge::SolveFrontend(
-    const Context& ctx, const std::string& name, const std::map<std::string, std::string>& opts) {
+Result<frontend::SolveResult> Bridge::SolveFrontend(const Context& ctx, const std::string& name,
+                                                    const std::map<std::string, std::string>& opts,
+                                                    const frontend::Inputs& inputs) {
   if (deps_.frontends == nullptr) return Unimplemented("no frontends in this daemon");
   KILN_ASSIGN_OR_RETURN(auto fe, deps_.frontends->Get(name));
-  return fe->Solve(ctx, *this, opts);
+  return fe->Solve(ctx, *this, opts, inputs);
 }
 
 Result<std::string> Bridge::ReadFile(const Context& ctx, const solver::OpResultPtr& ref,
@@ -87,6 +89,7 @@ void Bridge::Warn(solver::WarningEvent w) { job_->progress().Write(std::move(w))
 
 Result<frontend::ResolvedImageConfig> Bridge::ResolveImageConfig(
     const Context& ctx, const std::string& ref, const frontend::ResolveImageConfigOptions& opts) {
+  if (opts.oci_layout) return ResolveOCILayoutConfig(ctx, ref, opts);
   pb::SourceOp op;
   op.set_identifier("docker-image://" + ref);
   if (!opts.resolve_mode.empty()) (*op.mutable_attrs())["image.resolvemode"] = opts.resolve_mode;
@@ -97,6 +100,25 @@ Result<frontend::ResolvedImageConfig> Bridge::ResolveImageConfig(
   }
   auto creds = source::SessionCredentials(deps_.sessions, sessions, ctx);
   KILN_ASSIGN_OR_RETURN(auto img, deps_.images->Resolve(ctx, id, creds, nullptr));
+  return frontend::ResolvedImageConfig{img.root_digest.str(), img.config.raw};
+}
+
+}  // namespace kiln::llbsolver
+
+namespace kiln::llbsolver {
+
+// As the oci-layout:// source resolves (the store in the session the options name, else the
+// build's), so the frontend sees the config the build will use.
+Result<frontend::ResolvedImageConfig> Bridge::ResolveOCILayoutConfig(
+    const Context& ctx, const std::string& ref, const frontend::ResolveImageConfigOptions& opts) {
+  pb::SourceOp op;
+  op.set_identifier("oci-layout://" + ref);
+  (*op.mutable_attrs())["oci.store"] = opts.store_id;
+  if (!opts.session_id.empty()) (*op.mutable_attrs())["oci.session"] = opts.session_id;
+  KILN_ASSIGN_OR_RETURN(auto id,
+                        source::ParseOCILayout(op, opts.platform ? &*opts.platform : nullptr));
+  auto layout = source::SessionLayoutStore(deps_.sessions, id, {session_id_});
+  KILN_ASSIGN_OR_RETURN(auto img, source::ResolveOCILayout(ctx, id, *layout, *deps_.images));
   return frontend::ResolvedImageConfig{img.root_digest.str(), img.config.raw};
 }
 

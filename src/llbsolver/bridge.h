@@ -30,9 +30,9 @@ class Bridge final : public frontend::FrontendLLBBridge {
          std::vector<std::string> entitlements);
 
   Result<frontend::SolveResult> Solve(const Context& ctx, const pb::Definition& def) override;
-  Result<frontend::SolveResult> SolveFrontend(
-      const Context& ctx, const std::string& name,
-      const std::map<std::string, std::string>& opts) override;
+  Result<frontend::SolveResult> SolveFrontend(const Context& ctx, const std::string& name,
+                                              const std::map<std::string, std::string>& opts,
+                                              const frontend::Inputs& inputs) override;
   Result<std::string> ReadFile(const Context& ctx, const solver::OpResultPtr& ref,
                                const std::string& path, int64_t offset, int64_t length) override;
   Result<frontend::ResolvedImageConfig> ResolveImageConfig(
@@ -43,6 +43,9 @@ class Bridge final : public frontend::FrontendLLBBridge {
   void Warn(solver::WarningEvent w) override;
 
  private:
+  Result<frontend::ResolvedImageConfig> ResolveOCILayoutConfig(
+      const Context& ctx, const std::string& ref, const frontend::ResolveImageConfigOptions& opts);
+
   BridgeDeps deps_;
   std::shared_ptr<solver::Job> job_;
   std::string session_id_;

@@ -36,6 +36,7 @@ Result<std::shared_ptr<solver::Op>> NewOp(const llb::LoadedOp& op, const OpDeps&
 std::shared_ptr<solver::Op> NewSourceOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewHttpSourceOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewGitSourceOp(const pb::Op& op, const OpDeps& deps);
+std::shared_ptr<solver::Op> NewOCILayoutSourceOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewFileOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewMergeOp(const pb::Op& op, const OpDeps& deps);
 std::shared_ptr<solver::Op> NewDiffOp(const pb::Op& op, const OpDeps& deps);

@@ -83,8 +83,8 @@ class UnsupportedSourceOp : public solver::Op {
     std::string scheme = ident_.substr(0, ident_.find("://"));
     return Unimplemented(
         "source \"" + ident_ + "\": the " + scheme +
-        " source is not implemented yet in kiln (local://, docker-image://, http://, "
-        "https:// and git:// are)");
+        " source is not implemented yet in kiln (local://, docker-image://, oci-layout://, "
+        "http://, https:// and git:// are)");
   }
   std::string ident_;
 };
@@ -99,6 +99,7 @@ std::shared_ptr<solver::Op> NewSourceOp(const pb::Op& op, const OpDeps& deps) {
     return NewHttpSourceOp(op, deps);
   }
   if (ident.rfind("git://", 0) == 0) return NewGitSourceOp(op, deps);
+  if (ident.rfind("oci-layout://", 0) == 0) return NewOCILayoutSourceOp(op, deps);
   return std::make_shared<UnsupportedSourceOp>(ident);
 }
 

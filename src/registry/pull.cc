@@ -1,6 +1,7 @@
 // Client::Pull: reference + platform -> manifest, config and layers in the content store.
 #include "registry/client.h"
 #include "registry/parallel.h"
+#include "registry/platform_manifest.h"
 
 namespace kiln::registry {
 
@@ -30,20 +31,15 @@ Result<PulledImage> Client::Pull(const Context& ctx, const Reference& ref, const
   out.ref = ref;
   KILN_ASSIGN_OR_RETURN(Resolved resolved, Resolve(ctx, ref));
   out.root = resolved.descriptor;
-  Descriptor desc = resolved.descriptor;
-  std::string bytes;
-  // An index may point at another index; follow a couple of levels at most.
-  for (int depth = 0;; depth++) {
-    KILN_ASSIGN_OR_RETURN(bytes, FetchManifest(ctx, ref, desc));
-    KILN_RETURN_IF_ERROR(Keep(ctx, store, desc, bytes, opts.lease));
-    KILN_ASSIGN_OR_RETURN(desc.media_type, DetectManifestType(bytes, desc.media_type, image));
-    if (!IsIndexType(desc.media_type)) break;
-    if (depth >= 2) return InvalidArgument(image + ": indexes nested too deeply");
-    KILN_ASSIGN_OR_RETURN(Index index, ParseIndex(bytes, desc.media_type, image));
-    KILN_ASSIGN_OR_RETURN(desc, SelectManifest(index, platform, image));
-  }
-  out.manifest_descriptor = desc;
-  KILN_ASSIGN_OR_RETURN(out.manifest, ParseManifest(bytes, desc.media_type, image));
+  auto fetch = [&](const Context& c, const Descriptor& d) -> Result<std::string> {
+    KILN_ASSIGN_OR_RETURN(std::string bytes, FetchManifest(c, ref, d));
+    KILN_RETURN_IF_ERROR(Keep(c, store, d, bytes, opts.lease));
+    return bytes;
+  };
+  KILN_ASSIGN_OR_RETURN(PlatformManifest pm,
+                        ResolvePlatformManifest(ctx, resolved.descriptor, platform, fetch, image));
+  out.manifest_descriptor = std::move(pm.descriptor);
+  out.manifest = std::move(pm.manifest);
   const Descriptor& cd = out.manifest.config;
   if (cd.size > opts_.max_config_bytes) {
     return ResourceExhausted(image + ": image config is " + std::to_string(cd.size) +

@@ -29,15 +29,15 @@ std::string LocalRootName(const registry::Reference& ref, const registry::Platfo
 class Prefetch {
  public:
   static constexpr size_t kWorkers = 3;
-  Prefetch(const Context& ctx, registry::Client& client, content::Store& store,
+  Prefetch(const Context& ctx, const BlobFetchFn& fetch, content::Store& store,
            const ResolvedImage& img, size_t first)
       : ctx_(ctx.Child()), lease_(store.NewLease("prefetch")), next_(first) {
     const auto& layers = img.manifest.layers;
     size_t n = std::min(kWorkers, layers.size() - std::min(first, layers.size()));
     for (size_t w = 0; w < n; w++) {
-      threads_.emplace_back([this, &client, &store, &img, &layers] {
+      threads_.emplace_back([this, &fetch, &layers] {
         for (size_t i = next_++; i < layers.size() && !ctx_.cancelled(); i = next_++) {
-          client.FetchBlob(ctx_, img.ref, layers[i], store, &lease_).status().IgnoreError();
+          fetch(ctx_, layers[i], &lease_).IgnoreError();
         }
       });
     }
@@ -204,7 +204,7 @@ Result<content::GCStats> ImageSource::CollectGarbage(const Context& ctx) {
   return store_->GC(ctx);
 }
 
-Result<cache::ImmutableRef> ImageSource::UnpackLayer(const Context& ctx, registry::Client& client,
+Result<cache::ImmutableRef> ImageSource::UnpackLayer(const Context& ctx, const BlobFetchFn& fetch,
                                                      const ResolvedImage& img, size_t i,
                                                      const Digest& chain,
                                                      const cache::ImmutableRef* parent,
@@ -217,10 +217,7 @@ Result<cache::ImmutableRef> ImageSource::UnpackLayer(const Context& ctx, registr
   content::Lease lease = store_->NewLease("unpack");
   std::string sid = layer.digest.str();
   if (progress) progress->Status(sid, 0, layer.size, false);
-  {
-    auto fetched = client.FetchBlob(ctx, img.ref, layer, *store_, &lease);
-    KILN_RETURN_IF_ERROR(fetched.status());
-  }
+  KILN_RETURN_IF_ERROR(fetch(ctx, layer, &lease));
   if (progress) progress->Status(sid, layer.size, layer.size, true);
 
   std::string desc = fmt::format("pulled from {} (layer {} of {})", img.ref.String(), i + 1,
@@ -250,7 +247,7 @@ Result<cache::ImmutableRef> ImageSource::UnpackLayer(const Context& ctx, registr
   Status recorded = cache_->SetBlob(
       ref.id(), cache::BlobRecord{std::string(cache::kPulledBlobVariant), layer.media_type,
                                   layer.digest.str(), layer.size, img.config.diff_ids[i].str(), -1,
-                                  img.ref.Name()});
+                                  img.from_registry ? img.ref.Name() : ""});
   if (!recorded.ok()) log::Warn("recording the blob of ref {}: {}", ref.id(), recorded.message());
   log::Info("unpacked layer {} of {} ({} entries, {} bytes) as ref {}", layer.digest.str(),
             img.ref.String(), applied->entries, applied->bytes, ref.id());
@@ -261,6 +258,15 @@ Result<cache::ImmutableRef> ImageSource::Unpack(const Context& ctx, const Resolv
                                                 const registry::CredentialsFn& creds,
                                                 solver::VertexProgress* progress) {
   auto client = NewClient(creds);
+  BlobFetchFn fetch = [&](const Context& c, const registry::Descriptor& d, content::Lease* lease) {
+    return client->FetchBlob(c, img.ref, d, *store_, lease).status();
+  };
+  return UnpackWith(ctx, img, fetch, progress);
+}
+
+Result<cache::ImmutableRef> ImageSource::UnpackWith(const Context& ctx, const ResolvedImage& img,
+                                                    const BlobFetchFn& fetch,
+                                                    solver::VertexProgress* progress) {
   std::vector<Digest> chains = ChainIDs(img.config.diff_ids);
   // Download the layers not unpacked yet in parallel, ahead of the unpacking below (which waits
   // for a blob still on its way through the store's fetch-once Ensure).
@@ -270,7 +276,7 @@ Result<cache::ImmutableRef> ImageSource::Unpack(const Context& ctx, const Resolv
     if (have) break;
     first_missing = i;
   }
-  Prefetch prefetch(ctx, *client, *store_, img, first_missing);
+  Prefetch prefetch(ctx, fetch, *store_, img, first_missing);
   cache::ImmutableRef top;
   for (size_t i = 0; i < chains.size(); i++) {
     KILN_ASSIGN_OR_RETURN(auto have, cache_->GetByChainID(chains[i].str()));
@@ -279,7 +285,7 @@ Result<cache::ImmutableRef> ImageSource::Unpack(const Context& ctx, const Resolv
       continue;
     }
     KILN_ASSIGN_OR_RETURN(
-        top, UnpackLayer(ctx, *client, img, i, chains[i], top.valid() ? &top : nullptr, progress));
+        top, UnpackLayer(ctx, fetch, img, i, chains[i], top.valid() ? &top : nullptr, progress));
   }
   if (!top.valid()) {  // no layers: an empty root filesystem
     KILN_ASSIGN_OR_RETURN(cache::MutableRef empty,

@@ -5,6 +5,7 @@
 // OCI chain ID, so images that share layers share the unpacked refs and each layer is unpacked
 // once however many builds want it at the same time. Thread-safe.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,7 +41,15 @@ struct ResolvedImage {
   registry::Descriptor manifest_descriptor;
   registry::Manifest manifest;
   registry::ImageConfig config;  // config.raw: the blob's bytes
+  // Whether the blobs came from ref's registry (recorded with the layers for cross-repository
+  // mounts on push); false for a client's OCI layout.
+  bool from_registry = true;
 };
+
+// Puts a blob of the image into the content store (ImageSource's Ensure-based fetchers), adding
+// it to `lease`.
+using BlobFetchFn =
+    std::function<Status(const Context&, const registry::Descriptor&, content::Lease*)>;
 
 // OCI chain IDs of a layer stack (diff IDs base first): chain[0] = diff[0],
 // chain[i] = sha256(chain[i-1] + " " + diff[i]).
@@ -67,12 +76,18 @@ class ImageSource {
   Result<cache::ImmutableRef> Unpack(const Context& ctx, const ResolvedImage& img,
                                      const registry::CredentialsFn& creds,
                                      solver::VertexProgress* progress);
+  // The same with the layers fetched by `fetch` (an image that is not in a registry).
+  Result<cache::ImmutableRef> UnpackWith(const Context& ctx, const ResolvedImage& img,
+                                         const BlobFetchFn& fetch,
+                                         solver::VertexProgress* progress);
+
+  content::Store* store() const { return store_; }
 
  private:
   std::unique_ptr<registry::Client> NewClient(const registry::CredentialsFn& creds) const;
   Result<ResolvedImage> ResolveLocal(const Context& ctx, const ImageIdentifier& id);
   Result<ResolvedImage> FromPulled(const ImageIdentifier& id, registry::PulledImage p);
-  Result<cache::ImmutableRef> UnpackLayer(const Context& ctx, registry::Client& client,
+  Result<cache::ImmutableRef> UnpackLayer(const Context& ctx, const BlobFetchFn& fetch,
                                           const ResolvedImage& img, size_t i, const Digest& chain,
                                           const cache::ImmutableRef* parent,
                                           solver::VertexProgress* progress);

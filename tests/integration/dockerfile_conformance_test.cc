@@ -127,13 +127,9 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
  protected:
   static void SetUpTestSuite() {
     registry_ = new RegistryFixture();
-    if (!registry_->Start(RegistryMode::kPlain)) {
-      setup_error_ = "registry: " + registry_->error();
-      return;
-    }
-    json images = registry_->PushFixtureImages({"busybox", "multi"});
+    json images = registry_->StartPlainWithImages({"busybox", "multi"});
     if (images.is_discarded()) {
-      setup_error_ = "fixture images: " + registry_->error();
+      setup_error_ = registry_->error();
       return;
     }
     placeholders_ = {
@@ -254,23 +250,33 @@ class DockerfileConformance : public ::testing::TestWithParam<Case> {
   }
 
   // Builds that must succeed first: another Dockerfile of the case, pushed to the registry
-  // ({"filename": "base.Dockerfile", "push": "@REGISTRY@/conf/x:1", "opts": {...}}) or exported
-  // locally and thrown away (to fill a cache mount, say).
-  void Prebuild(const json& spec, const std::vector<std::string>& flags) {
+  // ({"filename": "base.Dockerfile", "push": "@REGISTRY@/conf/x:1", "opts": {...}}), exported
+  // as an OCI layout that later builds get as `--oci-layout ID=DIR` ({"oci_layout": "ID"}, its
+  // image's digest replacing @OCI_DIGEST:ID@ in their flags), or exported locally and thrown
+  // away (to fill a cache mount, say).
+  void Prebuild(const json& spec, std::vector<std::string>* flags) {
     const json& pre = JsonAt(spec, {"prebuild"});
     for (size_t i = 0; i < pre.size(); i++) {
       const json& p = pre[i];
-      std::vector<std::string> args = flags;
+      std::vector<std::string> args = *flags;
       if (!JsonStr(JsonAt(p, {"filename"})).empty()) {
         args.insert(args.end(), {"--opt", "filename=" + JsonStr(JsonAt(p, {"filename"}))});
       }
       AddOpts(JsonAt(p, {"opts"}), &args);
       std::string push = JsonStr(JsonAt(p, {"push"}));
-      std::string output = push.empty()
-                               ? "type=local,dest=" + work_ + "/prebuild-" + std::to_string(i)
-                               : "type=image,name=" + push + ",push=true";
+      std::string layout = JsonStr(JsonAt(p, {"oci_layout"}));
+      std::string dir = work_ + "/prebuild-" + std::to_string(i);
+      std::string output = !push.empty()     ? "type=image,name=" + push + ",push=true"
+                           : !layout.empty() ? "type=oci,tar=false,dest=" + dir
+                                             : "type=local,dest=" + dir;
       auto r = Build(args, output);
       ASSERT_EQ(r.exit_code, 0) << "prebuild " << i << ":\n" << r.err;
+      if (layout.empty()) continue;
+      std::string digest =
+          JsonStr(JsonAt(ReadJson(dir + "/index.json"), {"manifests", 0, "digest"}));
+      ASSERT_FALSE(digest.empty()) << "prebuild " << i << ": no image in " << dir;
+      for (std::string& f : *flags) f = ReplaceAll(f, {{"@OCI_DIGEST:" + layout + "@", digest}});
+      flags->insert(flags->end(), {"--oci-layout", layout + "=" + dir});
     }
   }
 
@@ -473,7 +479,7 @@ TEST_P(DockerfileConformance, Case) {
   std::vector<std::string> flags;
   ASSERT_NO_FATAL_FAILURE(CommonFlags(spec, &flags));
   if (IsSkipped()) return;
-  ASSERT_NO_FATAL_FAILURE(Prebuild(spec, flags));
+  ASSERT_NO_FATAL_FAILURE(Prebuild(spec, &flags));
 
   // A tar export, unpacked here as root, keeps owners (a local export gets the client's).
   std::string out = work_ + "/out";

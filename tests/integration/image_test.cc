@@ -168,6 +168,63 @@ TEST_F(ImageTest, IndexesGiveTheManifestOfTheAskedPlatform) {
   EXPECT_NE(r.err.find("linux/s390x"), std::string::npos) << r.err;
 }
 
+// oci-layout:// sources from a raw definition: the fixture images' OCI layouts, served by
+// kilnctl --oci-layout (the store "oci:fixture" of its session), give the same trees as the
+// registry, an index its platform's manifest; a store the client does not serve is an error
+// naming it.
+TEST_F(ImageTest, OCILayoutSourcesReadTheClientsLayout) {
+  struct Want {
+    std::string image, platform;
+    nlohmann::json files;
+  };
+  std::vector<Want> wants = {{"busybox", "", JsonAt(Image("busybox"), {"files"})},
+                             {"layers", "", JsonAt(Image("layers"), {"files"})}};
+  const nlohmann::json& platforms = JsonAt(Image("multi"), {"platforms"});
+  for (size_t i = 0; platforms.is_array() && i < platforms.size(); i++) {
+    wants.push_back(
+        {"multi", JsonStr(JsonAt(platforms, {i, "platform"})), JsonAt(platforms, {i, "files"})});
+  }
+  for (size_t i = 0; i < wants.size(); i++) {
+    const Want& w = wants[i];
+    SCOPED_TRACE(w.image + " " + w.platform);
+    std::string layout = JsonStr(JsonAt(Image(w.image), {"layout"}));
+    std::string digest = JsonStr(JsonAt(Image(w.image), {"digest"}));
+    ASSERT_FALSE(layout.empty() || digest.empty()) << Image(w.image).dump();
+    auto def = llb::State::Source("oci-layout://example.com/not/real@" + digest,
+                                  {{"oci.store", "fixture"}})
+                   .WithPlatform(w.platform)
+                   .Marshal();
+    ASSERT_TRUE(def.ok());
+    std::string out = out_ + "/oci" + std::to_string(i);
+    RunResult r = daemon_.Kilnctl({"build", "--progress=plain", "--oci-layout", "fixture=" + layout,
+                                   "--output", "type=tar,dest=" + out + ".tar"},
+                                  def->SerializeAsString());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::filesystem::create_directories(out);
+    RunResult x = itest::Run({"tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf",
+                              out + ".tar", "-C", out});
+    ASSERT_EQ(x.exit_code, 0) << x.err;
+    auto bad = CompareTree(out, w.files);
+    EXPECT_TRUE(bad.empty()) << ::testing::PrintToString(bad);
+  }
+
+  std::string digest = JsonStr(JsonAt(Image("busybox"), {"digest"}));
+  auto def = llb::State::Source("oci-layout://x@" + digest, {{"oci.store", "elsewhere"}}).Marshal();
+  ASSERT_TRUE(def.ok());
+  RunResult r = daemon_.Kilnctl({"build", "--progress=plain", "--oci-layout",
+                                 "fixture=" + JsonStr(JsonAt(Image("busybox"), {"layout"})),
+                                 "--output", "type=tar,dest=" + out_ + "/err.tar"},
+                                def->SerializeAsString());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("unknown store oci:elsewhere"), std::string::npos) << r.err;
+  auto nodigest = llb::State::Source("oci-layout://x:latest", {{"oci.store", "fixture"}}).Marshal();
+  ASSERT_TRUE(nodigest.ok());
+  r = daemon_.Kilnctl({"build", "--progress=plain", "--output", "type=tar,dest=" + out_ + "/e.tar"},
+                      nodigest->SerializeAsString());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("reference \"x:latest\" must have digest"), std::string::npos) << r.err;
+}
+
 TEST_F(ImageTest, LayersThatEscapeAreRefusedAndWriteNothingOutside) {
   for (const std::string name : {"evil-dotdot", "evil-symlink", "evil-abs", "evil-hardlink"}) {
     const nlohmann::json& img = Image(name);

@@ -209,6 +209,16 @@ void RegistryFixture::Stop() {
   pid_ = -1;
 }
 
+nlohmann::json RegistryFixture::StartPlainWithImages(const std::vector<std::string>& images) {
+  if (!Start(RegistryMode::kPlain)) {
+    error_ = "registry: " + error_;
+    return nlohmann::json::value_t::discarded;
+  }
+  nlohmann::json out = PushFixtureImages(images);
+  if (out.is_discarded()) error_ = "fixture images: " + error_;
+  return out;
+}
+
 nlohmann::json RegistryFixture::PushFixtureImages(const std::vector<std::string>& images,
                                                   const std::string& cache_dir) {
   if (pid_ <= 0) {

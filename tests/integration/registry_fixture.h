@@ -45,6 +45,9 @@ class RegistryFixture {
   // KILN_FIXTURE_CACHE environment variable, else this fixture's own directory).
   nlohmann::json PushFixtureImages(const std::vector<std::string>& images = {},
                                    const std::string& cache_dir = "");
+  // Start(kPlain) then PushFixtureImages(images): the images' JSON, or a discarded value with
+  // error() saying which step failed ("registry: ...", "fixture images: ...").
+  nlohmann::json StartPlainWithImages(const std::vector<std::string>& images);
 
   // Access-log lines with this method (all when empty) whose request path starts with
   // path_prefix, and with this HTTP status when non-zero. E.g.

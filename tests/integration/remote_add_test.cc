@@ -135,6 +135,43 @@ TEST_F(RemoteAddTest, AddUrlDownloadsOnceAndRevalidatesWithTheEtag) {
   EXPECT_EQ(server.Count("GET", "/files/hello.txt"), 2);
 }
 
+// ADD --unpack=true extracts a downloaded archive into the destination (Dockerfile 1.17);
+// without it, or with false, the archive is kept as one file, as without the flag.
+TEST_F(RemoteAddTest, AddUnpackExtractsADownloadedArchiveOnlyWhenAsked) {
+  std::string src = MakeTempDir("kiln-radd-tar");
+  WriteFile(src + "/top.txt", "top\n");
+  WriteFile(src + "/d/in.txt", "in\n");
+  auto tar = itest::Run({"tar", "-czf", ctx_ + "/a.tar.gz", "-C", src, "top.txt", "d"});
+  std::filesystem::remove_all(src);
+  ASSERT_EQ(tar.exit_code, 0) << tar.err;
+  Files files;
+  files.files["/dl/a.tar.gz"] = {ReadFile(ctx_ + "/a.tar.gz"), "\"t1\""};
+  TestHttpServer server([&](const TestRequest& r) { return files.Serve(r); });
+  const std::string u = server.url() + "/dl/a.tar.gz";
+  std::string df = "FROM scratch\n";
+  df += "ADD --unpack=true " + u + " /x/\n";
+  df += "ADD --unpack " + u + " /y\n";
+  df += "ADD --unpack=false " + u + " /z/\n";
+  df += "ADD " + u + " /w/\n";
+  df += "ADD --unpack=false a.tar.gz /local/\n";
+  auto r = Build(df);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out_ + "/x/top.txt"), "top\n");
+  EXPECT_EQ(ReadFile(out_ + "/x/d/in.txt"), "in\n");
+  EXPECT_EQ(ReadFile(out_ + "/y/top.txt"), "top\n");
+  EXPECT_EQ(Mode("x/a.tar.gz"), -1);
+  EXPECT_EQ(ReadFile(out_ + "/z/a.tar.gz"), files.files["/dl/a.tar.gz"].first);
+  EXPECT_EQ(Mode("z/top.txt"), -1);
+  EXPECT_EQ(ReadFile(out_ + "/w/a.tar.gz"), files.files["/dl/a.tar.gz"].first);
+  EXPECT_EQ(ReadFile(out_ + "/local/a.tar.gz"), files.files["/dl/a.tar.gz"].first);
+  EXPECT_EQ(Mode("local/top.txt"), -1);
+
+  auto bad = Build("FROM scratch\nADD --unpack=yes " + u + " /x/\n");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("expecting boolean value for flag unpack, not: yes"), std::string::npos)
+      << bad.err;
+}
+
 TEST_F(RemoteAddTest, AddUrlErrorsNameTheUrl) {
   Files files;
   files.files["/f.txt"] = {"actual", "\"a\""};

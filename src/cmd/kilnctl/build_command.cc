@@ -28,6 +28,7 @@ struct BuildFlags {
   std::vector<std::string> outputs;
   std::string progress = "auto";
   std::vector<std::string> locals;
+  std::vector<std::string> oci_layouts;
   std::string frontend;
   std::vector<std::string> opts;
   bool no_cache = false;
@@ -61,6 +62,7 @@ Result<client::BuildRequest> MakeRequest(const BuildFlags& f) {
   KILN_ASSIGN_OR_RETURN(req.frontend_attrs,
                         client::ParseOpts(f.opts, [](const char* k) { return getenv(k); }));
   KILN_ASSIGN_OR_RETURN(req.local_dirs, client::ParseLocals(f.locals));
+  KILN_ASSIGN_OR_RETURN(req.oci_layouts, client::ParseOCILayouts(f.oci_layouts));
   const client::GetEnvFn env = [](const char* k) { return getenv(k); };
   if (!f.ssh.empty()) {
     KILN_ASSIGN_OR_RETURN(req.ssh_agents, client::ResolveSSHAgents(client::ParseSSH(f.ssh), env));
@@ -168,6 +170,9 @@ Command AddBuildCommand(CLI::App& app, const GlobalOptions& g) {
                   "output")
       ->default_str("auto");
   cmd->add_option("--local", flags->locals, "Allow build access to the local directory")
+      ->allow_extra_args(false);
+  cmd->add_option("--oci-layout", flags->oci_layouts,
+                  "Allow build access to the local OCI layout, e.g. --oci-layout name=dir")
       ->allow_extra_args(false);
   cmd->add_option("--frontend", flags->frontend, "Define frontend used for build");
   cmd->add_option("--opt", flags->opts,

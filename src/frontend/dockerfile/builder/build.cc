@@ -105,7 +105,7 @@ pb::Platform ToPb(const registry::Platform& p) {
 
 Result<frontend::SolveResult> DockerfileFrontend::Solve(
     const Context& ctx, frontend::FrontendLLBBridge& bridge,
-    const std::map<std::string, std::string>& opts) {
+    const std::map<std::string, std::string>& opts, const frontend::Inputs& inputs) {
   KILN_ASSIGN_OR_RETURN(std::vector<registry::Platform> targets, TargetPlatforms(opts));
   KILN_ASSIGN_OR_RETURN(bool multi, MultiPlatform(opts, targets.size()));
   std::string filename = Opt(opts, "filename", "Dockerfile");
@@ -209,7 +209,7 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
     ConvertOptions lco = co;
     lco.lint_warn = results.Warner();
     lco.all_stages = lco.target.empty();
-    NamedContexts contexts(ctx, bridge, opts, co.resolve_image);
+    NamedContexts contexts(ctx, bridge, opts, inputs, co.resolve_image);
     lco.named_context = [&](const std::string& name, const registry::Platform& platform) {
       return contexts.Load(name, platform);
     };
@@ -233,7 +233,7 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
     ConvertOptions pco = co;
     pco.target_platform = wanted[i];
     if (i == 0) pco.lint_warn = BridgeWarner(bridge, lint_source);
-    NamedContexts contexts(ctx, bridge, opts, co.resolve_image);
+    NamedContexts contexts(ctx, bridge, opts, inputs, co.resolve_image);
     pco.named_context = [&](const std::string& name, const registry::Platform& platform) {
       return contexts.Load(name, platform);
     };

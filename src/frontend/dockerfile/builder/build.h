@@ -11,7 +11,8 @@ namespace kiln::dockerfile {
 class DockerfileFrontend final : public frontend::Frontend {
  public:
   Result<frontend::SolveResult> Solve(const Context& ctx, frontend::FrontendLLBBridge& bridge,
-                                      const std::map<std::string, std::string>& opts) override;
+                                      const std::map<std::string, std::string>& opts,
+                                      const frontend::Inputs& inputs) override;
 };
 
 // The name it is registered under.

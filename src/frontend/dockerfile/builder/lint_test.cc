@@ -17,7 +17,8 @@ class WarnRecorder final : public frontend::FrontendLLBBridge {
     return Unimplemented("");
   }
   Result<frontend::SolveResult> SolveFrontend(const Context&, const std::string&,
-                                              const std::map<std::string, std::string>&) override {
+                                              const std::map<std::string, std::string>&,
+                                              const frontend::Inputs&) override {
     return Unimplemented("");
   }
   Result<std::string> ReadFile(const Context&, const solver::OpResultPtr&, const std::string&,

@@ -47,9 +47,14 @@ Result<std::optional<NamedContext>> NamedContexts::Load(const std::string& name,
     KILN_ASSIGN_OR_RETURN(NamedContext nc, LoadRemote(key, kind, value));
     return std::optional<NamedContext>(std::move(nc));
   }
-  if (kind == "oci-layout" || kind == "input") {
-    return Unimplemented("named context " + key + "=" + value + ": " + kind +
-                         " contexts are not supported by kiln yet");
+  if (kind == "oci-layout") {
+    if (rest.rfind("//", 0) == 0) rest = rest.substr(2);
+    KILN_ASSIGN_OR_RETURN(NamedContext nc, LoadOCILayout(name, key, rest, platform));
+    return std::optional<NamedContext>(std::move(nc));
+  }
+  if (kind == "input") {
+    KILN_ASSIGN_OR_RETURN(NamedContext nc, LoadInput(key, rest));
+    return std::optional<NamedContext>(std::move(nc));
   }
   return InvalidArgument("unsupported context source " + kind + " for " + key);
 }

@@ -122,6 +122,8 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
   if (!chown.empty()) *common.mutable_owner() = ChownFromSpec(chown);
   for (const auto& ex : f.All("exclude")) common.add_exclude_patterns(ex);
   const bool parents = f.Bool("parents");
+  // ADD --unpack: local archives are extracted unless it says false, downloads only when true.
+  const std::optional<bool> unpack = add ? f.BoolIfGiven("unpack") : std::nullopt;
 
   llb::State src = ContextState();
   if (auto from = f.Get("from")) {
@@ -149,7 +151,8 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
         std::optional<RemoteCopy> remote,
         RemoteCopyFor(
             w, RemoteCopyOptions{add, paths.size() + docs.size(), f.Get("checksum").value_or(""),
-                                 f.BoolIfGiven("keep-git-dir"), label, common}));
+                                 f.BoolIfGiven("keep-git-dir"), unpack.value_or(false), label,
+                                 common}));
     if (remote) {
       fb.Copy(remote->source, remote->path, dest, remote->copy);
       continue;
@@ -165,7 +168,7 @@ Status Converter::Copy(Stage& s, const Node& n, bool add) {
     c.set_dircopycontents(true);
     c.set_allowwildcard(true);
     c.set_allowemptywildcard(true);
-    c.set_attemptunpackdockercompatibility(add);
+    c.set_attemptunpackdockercompatibility(add && unpack.value_or(true));
     std::string from_path = w;
     if (parents) {
       // --parents: the source's path is kept below the destination. "a/./b/c" pivots at "a":

@@ -9,7 +9,10 @@ const FlagSpec& FlagsOf(const std::string& instruction) {
       {"from", {{"platform"}, {}, {}}},
       {"run", {{"network", "security"}, {}, {"mount"}}},
       {"copy", {{"from", "chown", "chmod"}, {"link", "parents"}, {"exclude"}}},
-      {"add", {{"chown", "chmod", "checksum"}, {"link", "parents", "keep-git-dir"}, {"exclude"}}},
+      {"add",
+       {{"chown", "chmod", "checksum"},
+        {"link", "parents", "keep-git-dir", "unpack"},
+        {"exclude"}}},
       {"healthcheck",
        {{"interval", "timeout", "start-period", "start-interval", "retries"}, {}, {}}},
   };

@@ -86,7 +86,8 @@ Result<std::optional<RemoteCopy>> RemoteCopyFor(const std::string& src,
     return std::optional<RemoteCopy>();
   }
   if (!o.add) return InvalidArgument("source can't be a URL for COPY");
-  // Remote files are never unpacked, and are named after the URL's last path element.
+  // Remote files are named after the URL's last path element, and unpacked only when asked
+  // (ADD --unpack=true).
   std::string name = "__unnamed__";
   if (auto u = ParseUrl(src); u.ok()) {
     std::string base(Base(CleanPath(u->path)));
@@ -102,7 +103,9 @@ Result<std::optional<RemoteCopy>> RemoteCopyFor(const std::string& src,
     attrs["http.checksum"] = d->str();
   }
   llb::State st = llb::State::Source(src, std::move(attrs)).WithCustomName(o.step_name);
-  return std::optional<RemoteCopy>(RemoteCopy{st, "/" + name, RemoteCopyAction(o.base)});
+  pb::FileActionCopy copy = RemoteCopyAction(o.base);
+  copy.set_attemptunpackdockercompatibility(o.unpack);
+  return std::optional<RemoteCopy>(RemoteCopy{st, "/" + name, copy});
 }
 
 }  // namespace kiln::dockerfile

@@ -1,8 +1,8 @@
 #pragma once
 // The remote sources of ADD (BuildKit's dispatchCopy branches for git refs and URLs): an
 // http(s) URL becomes an http source holding one file named after the URL, copied without
-// unpacking; a git ref becomes a git source whose tree is copied. COPY refuses both.
-// Pure functions, thread-safe.
+// unpacking unless `ADD --unpack=true`; a git ref becomes a git source whose tree is copied. COPY
+// refuses both. Pure functions, thread-safe.
 
 #include <optional>
 #include <string>
@@ -20,6 +20,7 @@ struct RemoteCopyOptions {
   size_t sources = 1;                // how many sources the instruction has
   std::string checksum;              // --checksum
   std::optional<bool> keep_git_dir;  // --keep-git-dir when given
+  bool unpack = false;               // --unpack=true: a downloaded archive is extracted
   std::string step_name;             // the step's progress name, given to the source too
   pb::FileActionCopy base;           // --chmod, --chown, --exclude of the instruction
 };

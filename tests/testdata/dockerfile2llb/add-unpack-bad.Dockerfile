@@ -1,0 +1,2 @@
+FROM scratch
+ADD --unpack=yes https://example.com/a.tar /
