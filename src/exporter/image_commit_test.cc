@@ -138,6 +138,42 @@ TEST(ImageOptions, ParsesBuildKitAttributes) {
   EXPECT_FALSE(epoch.ok());
 }
 
+TEST(ImageOptions, AnnotationKeysAsBuildKitReadsThem) {
+  auto o = ParseImageExportOptions(ImageExporterKind::kOCI,
+                                   {{"annotation.a", "1"},
+                                    {"annotation-manifest.b", "2"},
+                                    {"annotation-manifest-descriptor.c", "3"},
+                                    {"annotation-index.d", "4"},
+                                    {"annotation-index-descriptor.e", "5"},
+                                    {"annotation-manifest[linux/aarch64].f", "6"},
+                                    {"annotation[linux/arm64].a", "7"},
+                                    {"annotation-manifest-descriptor[linux/amd64].g", "8"},
+                                    {"annotations", "not one"},
+                                    {"annotation-x", "not one either"}},
+                                   {});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  using M = std::map<std::string, std::string>;
+  EXPECT_EQ(o->manifest_annotations, (M{{"a", "1"}, {"b", "2"}}));
+  EXPECT_EQ(o->manifest_descriptor_annotations, (M{{"c", "3"}}));
+  EXPECT_EQ(o->index_annotations, (M{{"d", "4"}}));
+  EXPECT_EQ(o->index_descriptor_annotations, (M{{"e", "5"}}));
+  // A platform's own come after (and over) those of every platform.
+  EXPECT_EQ(o->ManifestAnnotations("linux/arm64"), (M{{"a", "7"}, {"b", "2"}, {"f", "6"}}));
+  EXPECT_EQ(o->ManifestAnnotations("linux/amd64"), (M{{"a", "1"}, {"b", "2"}}));
+  EXPECT_EQ(o->ManifestAnnotations(""), (M{{"a", "1"}, {"b", "2"}}));
+  EXPECT_EQ(o->ManifestDescriptorAnnotations("linux/amd64"), (M{{"c", "3"}, {"g", "8"}}));
+
+  auto bad = ParseImageExportOptions(ImageExporterKind::kOCI, {{"annotation-layer.x", "1"}}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "exporter attribute annotation-layer.x: unrecognized annotation type layer");
+  bad = ParseImageExportOptions(ImageExporterKind::kOCI, {{"annotation[linux/x/y/z].k", "1"}}, {});
+  EXPECT_FALSE(bad.ok());
+  bad = ParseImageExportOptions(ImageExporterKind::kOCI, {{"annotation-index.", "1"}}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "exporter attribute annotation-index.: empty annotation key");
+}
+
 // Layer chains over a real cache manager (native snapshotter) and content store.
 class LayerChainTest : public ::testing::Test {
  protected:

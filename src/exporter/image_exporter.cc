@@ -22,6 +22,28 @@ namespace kiln::exporter {
 
 namespace {
 
+// BuildKit's checks before writing: a platform's annotations need that platform in a
+// multi-platform result; annotations other than the manifests' need OCI media types.
+Status CheckAnnotations(const ExportRequest& req, const ImageExportOptions& opts) {
+  if (!req.refs.empty()) {
+    for (const auto& [platform, a] : opts.platform_annotations) {
+      if (!req.refs.contains(platform)) {
+        return InvalidArgument("invalid annotation: no platform " + platform + " found in source");
+      }
+    }
+  }
+  bool descriptor_annotations = !opts.manifest_descriptor_annotations.empty();
+  for (const auto& [platform, a] : opts.platform_annotations) {
+    descriptor_annotations = descriptor_annotations || !a.manifest_descriptor.empty();
+  }
+  if (!opts.layers.oci_mediatypes.value_or(false) &&
+      (descriptor_annotations || !opts.index_annotations.empty() ||
+       !opts.index_descriptor_annotations.empty())) {
+    return InvalidArgument("cannot export annotations with \"oci-mediatypes=false\"");
+  }
+  return Status::Ok();
+}
+
 // The descriptor as Go marshals ocispecs.Descriptor.
 std::string DescriptorJson(const registry::Descriptor& d) {
   return internal::DescriptorJson(d).dump();
@@ -71,11 +93,15 @@ class ImageExporter : public Exporter {
     ImageCommitOptions co;
     co.layers = opts.layers;
     co.epoch = opts.epoch;
-    co.manifest_annotations = opts.manifest_annotations;
+    KILN_RETURN_IF_ERROR(CheckAnnotations(req, opts));
     // One image, or one per platform under an index.
     std::vector<CommittedImage> images;
     registry::Descriptor desc;
     if (req.refs.empty()) {
+      if (!opts.index_annotations.empty() || !opts.index_descriptor_annotations.empty()) {
+        return InvalidArgument("index annotations not supported for single platform export");
+      }
+      co.manifest_annotations = opts.ManifestAnnotations("");
       std::string config;
       if (auto it = req.metadata.find("containerimage.config"); it != req.metadata.end()) {
         config = it->second;
@@ -83,8 +109,8 @@ class ImageExporter : public Exporter {
       KILN_ASSIGN_OR_RETURN(CommittedImage img, CommitImage(ctx, *deps_.cache, *deps_.store,
                                                             req.ref, config, co, &lease, &vp));
       desc = img.manifest;
-      desc.annotations.insert(opts.manifest_descriptor_annotations.begin(),
-                              opts.manifest_descriptor_annotations.end());
+      for (const auto& [k, v] : opts.ManifestDescriptorAnnotations("")) desc.annotations[k] = v;
+      KILN_ASSIGN_OR_RETURN(desc.platform, SinglePlatform(req, config));
       images.push_back(std::move(img));
     } else {
       if (kind_ == ImageExporterKind::kDocker) {
@@ -94,20 +120,24 @@ class ImageExporter : public Exporter {
       KILN_ASSIGN_OR_RETURN(std::vector<PlatformRef> platforms, PlatformRefs(req));
       std::vector<registry::Descriptor> manifests;
       for (const auto& p : platforms) {
+        co.manifest_annotations = opts.ManifestAnnotations(p.platform.id);
         KILN_ASSIGN_OR_RETURN(CommittedImage img, CommitImage(ctx, *deps_.cache, *deps_.store,
                                                               p.ref, p.config, co, &lease, &vp));
         registry::Descriptor d = img.manifest;
-        d.annotations.insert(opts.manifest_descriptor_annotations.begin(),
-                             opts.manifest_descriptor_annotations.end());
+        for (const auto& [k, v] : opts.ManifestDescriptorAnnotations(p.platform.id)) {
+          d.annotations[k] = v;
+        }
         d.platform = p.platform.platform;
         manifests.push_back(std::move(d));
         images.push_back(std::move(img));
       }
       bool oci = opts.layers.oci_mediatypes.value_or(false);
-      KILN_ASSIGN_OR_RETURN(CommittedIndex idx,
-                            CommitIndex(ctx, *deps_.store, manifests, oci, &lease));
+      KILN_ASSIGN_OR_RETURN(
+          CommittedIndex idx,
+          CommitIndex(ctx, *deps_.store, manifests, oci, &lease, opts.index_annotations));
       vp.Status("exporting manifest list " + idx.index.digest.str(), 0, 0, true);
       desc = idx.index;
+      for (const auto& [k, v] : opts.index_descriptor_annotations) desc.annotations[k] = v;
     }
     const bool single = req.refs.empty();
 

@@ -5,6 +5,7 @@
 // with two-space indentation as Go's MarshalIndent and stored in the content store. Stateless;
 // thread-safe as the store is.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,12 +20,15 @@ struct CommittedIndex {
   std::string json;
 };
 
-// The index JSON of `manifests` (each with its platform set).
-std::string IndexJson(const std::vector<registry::Descriptor>& manifests, bool oci_mediatypes);
+// The index JSON of `manifests` (each with its platform set), with `annotations` (the
+// annotation-index.* attributes; OCI only) when there are any.
+std::string IndexJson(const std::vector<registry::Descriptor>& manifests, bool oci_mediatypes,
+                      const std::map<std::string, std::string>& annotations = {});
 
 // Writes that index into `store` under `lease`.
 Result<CommittedIndex> CommitIndex(const Context& ctx, content::Store& store,
                                    const std::vector<registry::Descriptor>& manifests,
-                                   bool oci_mediatypes, content::Lease* lease);
+                                   bool oci_mediatypes, content::Lease* lease,
+                                   const std::map<std::string, std::string>& annotations = {});
 
 }  // namespace kiln::exporter

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "exporter/platform_refs.h"
+#include "util/digest.h"
 
 namespace kiln::exporter {
 namespace {
@@ -86,6 +89,48 @@ TEST(PlatformRefsTest, APlatformWithoutARefIsAnError) {
   EXPECT_EQ(refs.status().message(), "failed to find ref for ID linux/s390x");
   req.metadata["refs.platforms"] = R"({"platforms":[{"id":"x"}]})";
   EXPECT_EQ(PlatformRefs(req).status().code(), Code::kInvalidArgument);
+}
+
+TEST(IndexJsonTest, IndexAnnotationsComeAfterTheManifests) {
+  registry::Descriptor d;
+  d.media_type = "application/vnd.oci.image.manifest.v1+json";
+  d.digest = Digest::FromBytes("m");
+  d.size = 1;
+  d.platform = registry::Platform{"linux", "amd64", "", "", {}};
+  auto j = nlohmann::ordered_json::parse(IndexJson({d}, true, {{"z", "1"}, {"a", "2"}}));
+  EXPECT_EQ(j.back(), nlohmann::ordered_json::parse(R"({"a":"2","z":"1"})"));
+  EXPECT_FALSE(nlohmann::json::parse(IndexJson({d}, true)).contains("annotations"));
+}
+
+// A single-platform image's descriptor carries its platform, found as BuildKit finds it.
+TEST(SinglePlatformTest, FromTheListThenTheConfigThenTheHost) {
+  ExportRequest req;
+  req.metadata["refs.platforms"] =
+      R"({"platforms":[{"id":"linux/arm64","platform":{"architecture":"arm64","os":"linux"}}]})";
+  auto p = SinglePlatform(req, R"({"os":"linux","architecture":"s390x"})");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->String(), "linux/arm64");
+  req.metadata["refs.platforms"] =
+      R"({"platforms":[{"id":"linux/arm64","platform":{"architecture":"arm64","os":"linux"}},)"
+      R"({"id":"linux/amd64","platform":{"architecture":"amd64","os":"linux"}}]})";
+  EXPECT_EQ(SinglePlatform(req, "").status().message(),
+            "cannot export multiple platforms without multi-platform enabled");
+
+  req.metadata.clear();
+  p = SinglePlatform(req, R"({"os":"linux","architecture":"arm","variant":"v7"})");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->String(), "linux/arm/v7");
+  p = SinglePlatform(req, R"({"os":"linux","architecture":"aarch64"})");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->String(), "linux/arm64");
+  EXPECT_EQ(SinglePlatform(req, R"({"os":"linux"})").status().message(),
+            "invalid image config: os and architecture must be specified together");
+  p = SinglePlatform(req, "");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(*p, registry::HostPlatform());
+  p = SinglePlatform(req, "{}");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(*p, registry::HostPlatform());
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "exporter/image_options.h"
 
+#include <algorithm>
+#include <cctype>
+
+#include "registry/platform.h"
 #include "util/go_strconv.h"
 
 namespace kiln::exporter {
@@ -17,7 +21,95 @@ Result<bool> BoolAttr(const std::string& key, const std::string& v) {
 
 bool HasPrefix(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
 
+struct AnnotationKey {
+  std::string type;      // manifest, manifest-descriptor, index, index-descriptor
+  std::string platform;  // normalised, "" for all
+  std::string key;
+};
+
+// annotation(-TYPE)?([PLATFORM])?.KEY as BuildKit's exptypes.ParseAnnotationKey reads it: TYPE of
+// [a-z-], PLATFORM of [A-Za-z0-9_/-], KEY without white space. Other attributes: nullopt.
+Result<std::optional<AnnotationKey>> ParseAnnotationKey(const std::string& attr) {
+  constexpr std::string_view kPrefix = "annotation";
+  if (!HasPrefix(attr, kPrefix)) return std::optional<AnnotationKey>();
+  size_t i = kPrefix.size();
+  auto span = [&](auto allowed) {
+    size_t start = i;
+    while (i < attr.size() && allowed(attr[i])) i++;
+    return attr.substr(start, i - start);
+  };
+  AnnotationKey a;
+  if (i < attr.size() && attr[i] == '-') {
+    i++;
+    a.type = span([](char c) { return (c >= 'a' && c <= 'z') || c == '-'; });
+    if (a.type.empty()) return std::optional<AnnotationKey>();
+  }
+  if (i < attr.size() && attr[i] == '[') {
+    i++;
+    std::string p = span([](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '/' || c == '-'; });
+    if (p.empty() || i >= attr.size() || attr[i] != ']') return std::optional<AnnotationKey>();
+    i++;
+    auto parsed = registry::ParsePlatform(p);
+    if (!parsed.ok()) return parsed.status().Annotate("exporter attribute " + attr);
+    a.platform = registry::Normalize(*parsed).String();
+  }
+  if (i >= attr.size() || attr[i] != '.') return std::optional<AnnotationKey>();
+  a.key = attr.substr(i + 1);
+  if (a.key.empty() || std::any_of(a.key.begin(), a.key.end(),
+                                   [](char c) { return std::isspace(static_cast<unsigned char>(c)); })) {
+    return std::optional<AnnotationKey>();
+  }
+  if (a.type.empty()) a.type = "manifest";
+  if (a.type != "manifest" && a.type != "manifest-descriptor" && a.type != "index" &&
+      a.type != "index-descriptor") {
+    return InvalidArgument("exporter attribute " + attr + ": unrecognized annotation type " +
+                           a.type);
+  }
+  return std::optional<AnnotationKey>(std::move(a));
+}
+
+Status AddAnnotation(ImageExportOptions& o, const AnnotationKey& a, const std::string& v) {
+  if (a.type == "index") {
+    o.index_annotations[a.key] = v;  // a platform means nothing for the index (as BuildKit)
+  } else if (a.type == "index-descriptor") {
+    o.index_descriptor_annotations[a.key] = v;
+  } else if (a.platform.empty()) {
+    (a.type == "manifest" ? o.manifest_annotations : o.manifest_descriptor_annotations)[a.key] = v;
+  } else {
+    auto& pa = o.platform_annotations[a.platform];
+    (a.type == "manifest" ? pa.manifest : pa.manifest_descriptor)[a.key] = v;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+namespace {
+
+using AnnotationMap = std::map<std::string, std::string>;
+
+// `all`, then what `field` of platform `id`'s annotations adds or replaces.
+AnnotationMap ForPlatform(const AnnotationMap& all,
+                          const std::map<std::string, ImageExportOptions::PlatformAnnotations>& by,
+                          const std::string& id,
+                          AnnotationMap ImageExportOptions::PlatformAnnotations::*field) {
+  AnnotationMap out = all;
+  if (auto it = by.find(id); !id.empty() && it != by.end()) {
+    for (const auto& [k, v] : it->second.*field) out[k] = v;
+  }
+  return out;
+}
+
+}  // namespace
+
+AnnotationMap ImageExportOptions::ManifestAnnotations(const std::string& id) const {
+  return ForPlatform(manifest_annotations, platform_annotations, id, &PlatformAnnotations::manifest);
+}
+
+AnnotationMap ImageExportOptions::ManifestDescriptorAnnotations(const std::string& id) const {
+  return ForPlatform(manifest_descriptor_annotations, platform_annotations, id,
+                     &PlatformAnnotations::manifest_descriptor);
+}
 
 Result<ImageExportOptions> ParseImageExportOptions(
     ImageExporterKind kind, const std::map<std::string, std::string>& attrs,
@@ -50,19 +142,12 @@ Result<ImageExportOptions> ParseImageExportOptions(
       o.dangling_prefix = v;
     } else if (k == "tar" && kind != ImageExporterKind::kImage) {
       KILN_ASSIGN_OR_RETURN(o.tar, BoolAttr(k, v));
-    } else if (HasPrefix(k, "annotation.")) {
-      o.manifest_annotations[k.substr(11)] = v;
-    } else if (HasPrefix(k, "annotation-manifest.")) {
-      o.manifest_annotations[k.substr(20)] = v;
-    } else if (HasPrefix(k, "annotation-manifest-descriptor.")) {
-      o.manifest_descriptor_annotations[k.substr(31)] = v;
-    } else if (HasPrefix(k, "annotation") && k.find('[') != std::string::npos) {
-      return Unimplemented("exporter attribute " + k +
-                           ": per-platform annotations are not supported by kiln yet");
+    } else if (k == "annotation." || (HasPrefix(k, "annotation-") && k.back() == '.')) {
+      return InvalidArgument("exporter attribute " + k + ": empty annotation key");
+    } else {
+      KILN_ASSIGN_OR_RETURN(std::optional<AnnotationKey> a, ParseAnnotationKey(k));
+      if (a) KILN_RETURN_IF_ERROR(AddAnnotation(o, *a, v));
     }
-  }
-  for (const auto& [k, v] : o.manifest_annotations) {
-    if (k.empty()) return InvalidArgument("exporter attribute annotation.: empty annotation key");
   }
   if (o.layers.source_date_epoch) {
     o.epoch = o.layers.source_date_epoch;

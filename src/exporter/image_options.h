@@ -27,8 +27,24 @@ struct ImageExportOptions {
   bool tar = true;               // oci and docker: a tarball (false: an OCI layout directory)
   layer::LayerOptions layers;    // oci_mediatypes always set after parsing
   std::optional<int64_t> epoch;  // SOURCE_DATE_EPOCH, unix seconds
+  // annotation[-TYPE][[PLATFORM]].KEY=VALUE (BuildKit's annotation keys), by where they go.
+  // `annotation.K` and `annotation-manifest.K` are the manifests', `annotation-manifest-
+  // descriptor.K` their descriptors', `annotation-index.K` the index's and
+  // `annotation-index-descriptor.K` the index descriptor's. A [PLATFORM] (normalised) limits
+  // manifest annotations to that platform's manifest of a multi-platform image.
   std::map<std::string, std::string> manifest_annotations;
   std::map<std::string, std::string> manifest_descriptor_annotations;
+  std::map<std::string, std::string> index_annotations;
+  std::map<std::string, std::string> index_descriptor_annotations;
+  struct PlatformAnnotations {
+    std::map<std::string, std::string> manifest, manifest_descriptor;
+  };
+  std::map<std::string, PlatformAnnotations> platform_annotations;  // by platform string
+
+  // The manifest (descriptor) annotations of platform `id` ("" for a single-platform image):
+  // those of every platform, then its own.
+  std::map<std::string, std::string> ManifestAnnotations(const std::string& id) const;
+  std::map<std::string, std::string> ManifestDescriptorAnnotations(const std::string& id) const;
 };
 
 // `metadata` is the frontend's result metadata: "source.date.epoch" is the epoch when the

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 namespace kiln::exporter {
 
 Result<std::vector<PlatformRef>> PlatformRefs(const ExportRequest& req) {
@@ -26,6 +28,36 @@ Result<std::vector<PlatformRef>> PlatformRefs(const ExportRequest& req) {
     out.push_back(std::move(pr));
   }
   return out;
+}
+
+Result<registry::Platform> SinglePlatform(const ExportRequest& req, const std::string& config) {
+  if (auto it = req.metadata.find("refs.platforms"); it != req.metadata.end()) {
+    KILN_ASSIGN_OR_RETURN(std::vector<registry::ExportPlatform> listed,
+                          registry::ParseExportPlatforms(it->second));
+    if (listed.size() != 1) {
+      return InvalidArgument("cannot export multiple platforms without multi-platform enabled");
+    }
+    return listed[0].platform;
+  }
+  if (!config.empty()) {
+    nlohmann::json j = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return InvalidArgument("invalid image config: not a JSON object");
+    auto str = [&](const char* k) {
+      auto it = j.find(k);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    registry::Platform p{str("os"), str("architecture"), str("variant"), str("os.version"), {}};
+    if (auto f = j.find("os.features"); f != j.end() && f->is_array()) {
+      for (const auto& v : *f) {
+        if (v.is_string()) p.os_features.push_back(v.get<std::string>());
+      }
+    }
+    if (!p.os.empty() && !p.architecture.empty()) return registry::Normalize(p);
+    if (!p.os.empty() || !p.architecture.empty()) {
+      return InvalidArgument("invalid image config: os and architecture must be specified together");
+    }
+  }
+  return registry::HostPlatform();
 }
 
 std::string PlatformDirName(const std::string& id) {

@@ -21,6 +21,11 @@ struct PlatformRef {
 // ref, its id parsed as a platform). InvalidArgument when a listed platform has no ref.
 Result<std::vector<PlatformRef>> PlatformRefs(const ExportRequest& req);
 
+// The platform of a single-ref result, as BuildKit's exptypes.ParsePlatforms finds it: the one
+// "refs.platforms" lists (more than one is an error), else the os and architecture of `config`
+// (the result's image config, "" for none), else the daemon's host platform.
+Result<registry::Platform> SinglePlatform(const ExportRequest& req, const std::string& config);
+
 // The directory of a platform in a split local or tar export: "linux/arm/v7" -> "linux_arm_v7".
 std::string PlatformDirName(const std::string& id);
 

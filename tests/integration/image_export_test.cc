@@ -113,6 +113,10 @@ TEST_F(ImageExportTest, OciTarballIsAValidRunnableImage) {
   ASSERT_EQ(index["manifests"].size(), 1u);
   EXPECT_EQ(index["manifests"][0]["digest"], digest);
   EXPECT_EQ(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "v1");
+  // As BuildKit's: a single-platform image's descriptor names its platform.
+  EXPECT_EQ(index["manifests"][0]["platform"]["os"], "linux");
+  EXPECT_FALSE(index["manifests"][0]["platform"]["architecture"].get<std::string>().empty());
+  EXPECT_EQ(md["containerimage.descriptor"]["platform"], index["manifests"][0]["platform"]);
   // Every gzip layer is a valid gzip stream.
   json manifest = ReadJson(layout + "/blobs/sha256/" + digest.substr(7));
   for (const auto& l : manifest["layers"]) {
@@ -227,6 +231,43 @@ TEST_F(ImageExportTest, SeveralPlatformsArePushedAsAnIndex) {
                          "--config", "docker://" + name});
   ASSERT_EQ(arm.exit_code, 0) << arm.err;
   EXPECT_EQ(json::parse(arm.out, nullptr, false)["architecture"], "arm64") << arm.out;
+
+  // Annotations of the index and of one platform's manifest (OCI media types only).
+  std::string annotated = registry_->host() + "/pushed/annotated:1";
+  const std::string two = "platform=linux/amd64,linux/arm64";
+  r = Build(daemon_,
+            "type=image,name=" + annotated +
+                ",push=true,oci-mediatypes=true,annotation-index.org.opencontainers.image."
+                "description=both,annotation-manifest[linux/arm64].org.opencontainers.image."
+                "title=arm",
+            {"--opt", two});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  raw = itest::Run({"skopeo", "inspect", "--tls-verify=false", "--raw", "docker://" + annotated});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  index = json::parse(raw.out, nullptr, false);
+  EXPECT_EQ(index["annotations"]["org.opencontainers.image.description"], "both") << raw.out;
+  ASSERT_EQ(index["manifests"].size(), 2u) << raw.out;
+  for (const auto& d : index["manifests"]) {
+    std::string arch = d["platform"]["architecture"];
+    std::string repo = annotated.substr(0, annotated.rfind(':'));
+    auto m = itest::Run({"skopeo", "inspect", "--tls-verify=false", "--raw",
+                         "docker://" + repo + "@" + d["digest"].get<std::string>()});
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    json manifest = json::parse(m.out, nullptr, false);
+    EXPECT_EQ(manifest["annotations"].contains("org.opencontainers.image.title"), arch == "arm64")
+        << arch << ": " << m.out;
+  }
+  r = Build(daemon_, "type=image,name=" + annotated + ",annotation-index.x=1", {"--opt", two});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("cannot export annotations with \"oci-mediatypes=false\""),
+            std::string::npos)
+      << r.err;
+  r = Build(daemon_, "type=image,name=" + annotated + ",annotation[linux/s390x].x=1",
+            {"--opt", two});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("invalid annotation: no platform linux/s390x found in source"),
+            std::string::npos)
+      << r.err;
 
   WriteFile(ctx_ + "/Dockerfile", "FROM " + name + "\nRUN cat /hello-amd64.txt > /seen.txt\n");
   r = Build(daemon_, "type=local,dest=" + out_ + "/next");
