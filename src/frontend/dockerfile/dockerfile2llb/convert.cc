@@ -374,6 +374,8 @@ Status Converter::Build(Stage& s) {
       s.state = nc->state;
       if (nc->config) {
         KILN_ASSIGN_AT(from, s.image, ImageConfig::FromJSON(*nc->config));
+        // As BuildKit: the stage is for the platform its image says (stages FROM it too).
+        if (auto p = s.image.Platform()) s.platform = *p;
       }
       s.building = false;
       s.built = true;

@@ -364,3 +364,39 @@ TEST(ConvertTest, MutatedDockerfilesNeverCrash) {
 
 }  // namespace
 }  // namespace kiln::dockerfile
+
+namespace kiln::dockerfile {
+namespace {
+
+// As BuildKit: a stage that a named context with an image config replaces is for the platform
+// of that image, and so are the stages built FROM it.
+TEST(NamedContextPlatformTest, AReplacedStageTakesItsImagesPlatform) {
+  ConvertOptions o;
+  o.target_platform = registry::Platform{"linux", "amd64", "", "", {}};
+  o.named_context = [](const std::string& name,
+                       const registry::Platform&) -> Result<std::optional<NamedContext>> {
+    if (name != "base") return std::optional<NamedContext>();
+    NamedContext nc;
+    nc.state = llb::State::Image("docker.io/library/busybox:latest", "linux/arm64");
+    nc.config =
+        R"({"os":"linux","architecture":"arm64","variant":"v8",)"
+        R"("rootfs":{"type":"layers","diff_ids":["sha256:)" +
+        std::string(64, 'a') + R"("]},"config":{}})";
+    return std::optional<NamedContext>(std::move(nc));
+  };
+  auto r = Dockerfile2LLB("FROM scratch AS base\nFROM base\nRUN true\n", o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  int execs = 0;
+  for (const auto& d : r->definition.def()) {
+    pb::Op op;
+    ASSERT_TRUE(op.ParseFromString(d));
+    if (!op.has_exec()) continue;
+    execs++;
+    EXPECT_EQ(op.platform().architecture(), "arm64");
+    EXPECT_EQ(op.platform().variant(), "v8");
+  }
+  EXPECT_EQ(execs, 1);
+}
+
+}  // namespace
+}  // namespace kiln::dockerfile

@@ -152,6 +152,21 @@ void ImageConfig::AddHistory(const std::string& created_by, bool empty_layer) {
   j_["history"].push_back(std::move(h));
 }
 
+std::optional<registry::Platform> ImageConfig::Platform() const {
+  auto str = [&](const char* k) {
+    auto it = j_.find(k);
+    return it != j_.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  registry::Platform p{str("os"), str("architecture"), str("variant"), str("os.version"), {}};
+  if (p.os.empty() || p.architecture.empty()) return std::nullopt;
+  if (auto f = j_.find("os.features"); f != j_.end() && f->is_array()) {
+    for (const auto& v : *f) {
+      if (v.is_string()) p.os_features.push_back(v.get<std::string>());
+    }
+  }
+  return p;
+}
+
 bool ImageConfig::HasLayers() const {
   if (j_.contains("rootfs") && j_["rootfs"].is_object() && j_["rootfs"].contains("diff_ids") &&
       j_["rootfs"]["diff_ids"].is_array() && !j_["rootfs"]["diff_ids"].empty()) {

@@ -60,6 +60,9 @@ class ImageConfig {
   void SetHistoryTime(std::optional<int64_t> unix_seconds) { history_time_ = unix_seconds; }
   // Whether the image has a layer (BuildKit treats one without as scratch).
   bool HasLayers() const;
+  // The platform the config names (os, architecture, variant, os.version, os.features), when it
+  // has both an os and an architecture.
+  std::optional<registry::Platform> Platform() const;
 
   std::string Dump() const;  // compact JSON
   const nlohmann::json& raw() const { return j_; }
