@@ -195,8 +195,18 @@ grpc::Status ContentStoreService::Write(
                    fmt::format("unknown write action {}", static_cast<int>(req.action())));
     }
     if (!stream->Write(resp)) return Err(grpc::StatusCode::CANCELLED, "write cancelled");
-    if (req.action() == cpb::COMMIT) return grpc::Status::OK;
-    if (!stream->Read(&req)) return grpc::Status::OK;  // ended without COMMIT: dropped
+    const bool committed = req.action() == cpb::COMMIT;
+    if (!stream->Read(&req)) {
+      // The writer closed its side (without a COMMIT the ingest stays, to be resumed). As
+      // containerd's server, the last response is sent once more before the status: callers
+      // must read until the end before they finish the call.
+      stream->Write(resp);
+      return grpc::Status::OK;
+    }
+    if (committed) {
+      return Err(grpc::StatusCode::FAILED_PRECONDITION,
+                 fmt::format("write to {} after its commit", req.ref()));
+    }
   }
 }
 

@@ -111,6 +111,8 @@ class ContentServiceTest : public ::testing::Test {
       step(commit);
     }
     rw->WritesDone();
+    for (cpb::WriteContentResponse rest; rw->Read(&rest);) {
+    }
     if (resps != nullptr) *resps = got;
     return rw->Finish();
   }
@@ -280,6 +282,8 @@ TEST_F(ContentServiceTest, WritesOfDifferentRefsRunAtOnceAndOneRefIsLocked) {
   EXPECT_EQ(locked.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(locked.error_message(), HasSubstr("ref layer-busy locked"));
   held->WritesDone();
+  EXPECT_TRUE(held->Read(&resp));  // the last response once more, as containerd's server
+  EXPECT_FALSE(held->Read(&resp));
   EXPECT_TRUE(held->Finish().ok());  // ended without COMMIT: dropped
   EXPECT_TRUE(List(dir_ + "/ingest").empty());
 }
@@ -299,6 +303,13 @@ TEST_F(ContentServiceTest, WriteAwayFromTheOffsetIsOutOfRangeAndWriteAtZeroResta
   commit.set_expected(Digest::FromBytes("good").str());
   ASSERT_TRUE(rw->Write(commit) && rw->Read(&resp));
   EXPECT_EQ(resp.digest(), Digest::FromBytes("good").str());
+  // As containerd's server: the call goes on until the writer closes its side, then the last
+  // response comes once more (clients read until the end before Finish).
+  rw->WritesDone();
+  cpb::WriteContentResponse again;
+  ASSERT_TRUE(rw->Read(&again));
+  EXPECT_EQ(again.digest(), resp.digest());
+  EXPECT_FALSE(rw->Read(&again));
   EXPECT_TRUE(rw->Finish().ok());
   EXPECT_EQ(ReadFile(BlobPath("good")), "good");
 

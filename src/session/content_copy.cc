@@ -188,6 +188,11 @@ class Copier {
     Status st = copy.Run();
     if (!st.ok() && !copy.ended()) cc.TryCancel();  // our own failure: end the call
     if (st.ok()) rw->WritesDone();
+    // A call is finished only once everything the server sent has been read: containerd's
+    // server (buildctl's, docker's) sends its last response again after the writer closes its
+    // side, and Finish would wait for that unread message forever.
+    for (cpb::WriteContentResponse rest; rw->Read(&rest);) {
+    }
     grpc::Status gs = rw->Finish();
     const std::string what =
         fmt::format("copy {} to the client's content store \"{}\"", blob.digest.str(), store_id_);
