@@ -4,7 +4,7 @@ namespace kiln::daemon {
 
 CallContext::CallContext(const Context& parent, grpc::ServerContext* sc) : ctx_(parent.Child()) {
   Context c = ctx_;
-  watcher_ = std::thread([this, sc, c] {
+  watcher_ = CachedThread([this, sc, c] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       if (sc->IsCancelled()) {

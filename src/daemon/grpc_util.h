@@ -6,11 +6,11 @@
 
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 
 #include "session/grpc_status.h"
 #include "util/context.h"
 #include "util/status.h"
+#include "util/thread_cache.h"
 
 namespace kiln::daemon {
 
@@ -33,7 +33,7 @@ class CallContext {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // guarded by mu_
-  std::thread watcher_;
+  CachedThread watcher_;
 };
 
 // First value of a client metadata key, or "".

@@ -41,7 +41,7 @@ class BatchPipeEnd : public BatchTransport {
 
 BatchingPacketStream::BatchingPacketStream(BatchTransport& transport, Limits limits)
     : transport_(transport), limits_(limits) {
-  writer_ = std::thread([this] { WriterThread(); });
+  writer_ = CachedThread([this] { WriterThread(); });
 }
 
 BatchingPacketStream::~BatchingPacketStream() {

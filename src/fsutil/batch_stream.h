@@ -34,12 +34,12 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <utility>
 
 #include "fsutil/packet_stream.h"
 #include "kiln/filesync.pb.h"
 #include "util/status.h"
+#include "util/thread_cache.h"
 
 namespace kiln::fsutil {
 
@@ -124,7 +124,7 @@ class BatchingPacketStream final : public PacketStream {
   std::atomic<int64_t> batches_written_{0};
   std::atomic<int64_t> batches_read_{0};
 
-  std::thread writer_;  // last: starts after the members above are ready
+  CachedThread writer_;  // last: starts after the members above are ready
 };
 
 // Two connected in-memory BatchTransport ends. Each direction buffers up to `capacity`

@@ -110,10 +110,12 @@ class Receiver {
             KILN_RETURN_IF_ERROR(HandleStat(p.stat(), next_id_++));
           }
           KILN_RETURN_IF_ERROR(MaybeFinish());
+          if (fin_sent_ && opts_.return_at_fin) return Status::Ok();
           break;
         case Packet::PACKET_DATA:
           KILN_RETURN_IF_ERROR(HandleData(p));
           KILN_RETURN_IF_ERROR(MaybeFinish());
+          if (fin_sent_ && opts_.return_at_fin) return Status::Ok();
           break;
         case Packet::PACKET_FIN:
           if (!fin_sent_) {
@@ -394,6 +396,29 @@ Status Receive(const Context& ctx, PacketStream& stream, const std::string& dest
       ctx.OnCancel([&stream](const Status& cause) { stream.Cancel(cause); });
   Receiver r(stream, opts);
   return r.Run(dest, stats);
+}
+
+Status FinishAfterFin(PacketStream& stream) {
+  Packet p;
+  bool got_fin = false;
+  while (true) {
+    Result<bool> more = stream.Recv(&p);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    if (got_fin) continue;  // drain to EOF
+    if (p.type() == Packet::PACKET_ERR) {
+      return Status(Code::kUnknown, "error from sender: " + p.data());
+    }
+    if (p.type() != Packet::PACKET_FIN) {
+      return InvalidArgument(fmt::format(
+          "invalid file transfer: packet type {} from the sender after the receiver finished",
+          static_cast<int>(p.type())));
+    }
+    got_fin = true;
+    KILN_RETURN_IF_ERROR(stream.CloseSend());
+  }
+  if (!got_fin) return Unavailable("file transfer: the sender closed the stream before finishing");
+  return Status::Ok();
 }
 
 }  // namespace kiln::fsutil

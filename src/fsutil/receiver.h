@@ -50,6 +50,12 @@ struct ReceiveOptions {
   // Called once, before the first change to dest (none when dest already matches the listing);
   // an error fails the Receive before anything is changed.
   std::function<Status()> before_first_change;
+  // Return as soon as dest is complete and the receiver's FIN is sent, without waiting for the
+  // sender's FIN: nothing the sender still sends can change dest. The caller must then end the
+  // stream with FinishAfterFin (a cached build does that off its critical path: the sender's
+  // answer is a whole round trip through the session tunnel). On an error Receive still ends
+  // the stream itself, as without this option.
+  bool return_at_fin = false;
 };
 
 // More paths with xattrs than this and ReceiveStats::xattr_paths is not kept.
@@ -71,5 +77,10 @@ struct ReceiveStats {
 
 Status Receive(const Context& ctx, PacketStream& stream, const std::string& dest,
                const ReceiveOptions& opts, ReceiveStats* stats);
+
+// The end of a stream that Receive left with return_at_fin: reads the sender's FIN, half-closes
+// and reads to the end of the stream. An error means the sender did not end the transfer as the
+// protocol says (dest is complete all the same).
+Status FinishAfterFin(PacketStream& stream);
 
 }  // namespace kiln::fsutil

@@ -10,12 +10,12 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "fsutil/filemode.h"
+#include "util/thread_cache.h"
 
 namespace kiln::fsutil {
 
@@ -80,7 +80,7 @@ class Sender {
   Status Run(const std::string& root, SendStats* stats) {
     Result<std::string> resolved = ResolveWalkRoot(root);
     if (resolved.ok()) root_ = *resolved;
-    std::thread walker([this, st = resolved.status()]() mutable { WalkThread(std::move(st)); });
+    CachedThread walker([this, st = resolved.status()]() mutable { WalkThread(std::move(st)); });
 
     Status result = RecvLoop();
 
@@ -97,7 +97,7 @@ class Sender {
       stream_.Cancel(cause);
     }
     walker.join();
-    for (std::thread& w : workers_) w.join();
+    for (CachedThread& w : workers_) w.join();
     if (stats != nullptr) {
       stats->entries = entries_.load();
       stats->files_sent = files_sent_.load();
@@ -305,7 +305,7 @@ class Sender {
   bool walk_done_ = false;                              // guarded by mu_
   bool shutting_down_ = false;                          // guarded by mu_
   size_t idle_workers_ = 0;                             // guarded by mu_: waiting for a file
-  std::vector<std::thread> workers_;  // started by the receiving thread (Queue), joined by Run
+  std::vector<CachedThread> workers_;  // started by the receiving thread (Queue), joined by Run
   Status local_error_;                // guarded by mu_
 
   std::atomic<int64_t> entries_{0};

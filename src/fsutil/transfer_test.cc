@@ -167,6 +167,43 @@ TEST_P(TransferTest, RoundTripsATree) {
   EXPECT_GT(r.progress, content);
 }
 
+TEST_P(TransferTest, ReturnAtFinLeavesACompleteTreeAndTheStreamToFinishAfterFin) {
+  TempDir t;
+  bool has_xattr = false;
+  BuildTree(t, &has_xattr);
+  for (int round = 0; round < 2; ++round) {  // a first copy, then one where nothing changes
+    StreamPair pipe(GetParam(), 4);
+    Status send;
+    std::thread sender(
+        [&] { send = Send(Context::Background(), pipe.a(), t.Sub("src"), {}, nullptr); });
+    ReceiveOptions recv;
+    recv.return_at_fin = true;
+    Status got = Receive(Context::Background(), pipe.b(), t.Sub("dest"), recv, nullptr);
+    ASSERT_TRUE(got.ok()) << got.ToString();
+    // Complete before the sender's FIN has been read.
+    EXPECT_EQ(DescribeTree(t.Sub("dest")), DescribeTree(t.Sub("src")));
+    Status end = FinishAfterFin(pipe.b());
+    EXPECT_TRUE(end.ok()) << end.ToString();
+    sender.join();
+    EXPECT_TRUE(send.ok()) << send.ToString();
+  }
+}
+
+TEST_P(TransferTest, FinishAfterFinReportsASenderThatDoesNotEndProperly) {
+  StreamPair pipe(GetParam(), 4);
+  Packet data;
+  data.set_type(Packet::PACKET_DATA);
+  data.set_id(1);
+  ASSERT_TRUE(pipe.a().Send(data).ok());
+  ASSERT_TRUE(pipe.a().CloseSend().ok());
+  Status end = FinishAfterFin(pipe.b());
+  EXPECT_EQ(end.code(), Code::kInvalidArgument) << end.ToString();
+
+  StreamPair closed(GetParam(), 4);
+  ASSERT_TRUE(closed.a().CloseSend().ok());
+  EXPECT_EQ(FinishAfterFin(closed.b()).code(), Code::kUnavailable);
+}
+
 TEST_P(TransferTest, ResyncRequestsOnlyTheChangedFile) {
   TempDir t;
   bool has_xattr = false;

@@ -177,6 +177,28 @@ class RawFileSendWriter : public FileSendWriter {
   bool closed_ = false;
 };
 
+// One FileSync call on the heap: its end can outlive SyncLocalDir (Session::RunDetached).
+struct PullCall {
+  explicit PullCall(std::shared_ptr<grpc::Channel> ch) : channel(std::move(ch)) {}
+  ~PullCall() {
+    session_hook.Reset();  // before cc goes
+    stream.reset();        // a batching stream's writer is done with the call before Finish
+  }
+  // Ends the call: its status (the client's own error, if it sent one).
+  grpc::Status Finish() {
+    stream.reset();
+    return batch_rw ? batch_rw->Finish() : rw->Finish();
+  }
+
+  std::shared_ptr<grpc::Channel> channel;
+  grpc::ClientContext cc;
+  std::unique_ptr<grpc::ClientReaderWriter<::fsutil::types::Packet, ::fsutil::types::Packet>> rw;
+  std::unique_ptr<ClientBatchTransport::Stream> batch_rw;
+  std::unique_ptr<ClientBatchTransport> transport;
+  std::unique_ptr<fsutil::PacketStream> stream;
+  Context::CallbackHandle session_hook;  // cancels cc when the session ends
+};
+
 }  // namespace
 
 Status SyncLocalDir(const Context& ctx, Session& s, const LocalSyncRequest& req,
@@ -187,48 +209,51 @@ Status SyncLocalDir(const Context& ctx, Session& s, const LocalSyncRequest& req,
     return FailedPrecondition(
         "no local sources enabled: the client session does not serve FileSync");
   }
-  grpc::ClientContext cc;
+  auto call = std::make_shared<PullCall>(s.channel());
+  grpc::ClientContext& cc = call->cc;
   cc.AddMetadata("dir-name", req.dir_name);
   AddValues(cc, "include-patterns", req.include_patterns);
   AddValues(cc, "exclude-patterns", req.exclude_patterns);
   AddValues(cc, "followpaths", req.follow_paths);
   auto cancel = ctx.OnCancel([&cc](const Status&) { cc.TryCancel(); });
-  auto cancel_session = s.context().OnCancel([&cc](const Status&) { cc.TryCancel(); });
-  // When the client ended the stream (its own error, e.g. an unknown dir name), Finish returns
-  // that status; otherwise stop the call first so Finish cannot wait on a sender still going.
-  auto stop_unless_ended = [&cc](const Status& st) {
-    if (!st.ok() && st.code() != Code::kUnavailable) cc.TryCancel();
-  };
+  call->session_hook = s.context().OnCancel([&cc](const Status&) { cc.TryCancel(); });
   log::Debug("local \"{}\": pulling over {}", req.dir_name,
              batch ? kFileSyncBatchMethod : kFileSyncMethod);
-  Status st;
-  grpc::Status gs;
   if (batch) {
-    auto stub = kiln::filesync::v1::FileSync::NewStub(s.channel());
-    auto rw = stub->DiffCopyBatch(&cc);
-    ClientBatchTransport transport(&cc, rw.get());
-    {
-      fsutil::BatchingPacketStream ps(transport);
-      st = fsutil::Receive(ctx, ps, dest, opts, stats);
-      stop_unless_ended(st);
-    }  // its writer thread is done with rw before Finish
-    gs = rw->Finish();
+    call->batch_rw = kiln::filesync::v1::FileSync::NewStub(s.channel())->DiffCopyBatch(&cc);
+    call->transport = std::make_unique<ClientBatchTransport>(&cc, call->batch_rw.get());
+    call->stream = std::make_unique<fsutil::BatchingPacketStream>(*call->transport);
   } else {
-    auto stub = moby::filesync::v1::FileSync::NewStub(s.channel());
-    auto rw = stub->DiffCopy(&cc);
-    TypedPacketStream ps(&cc, rw.get());
-    st = fsutil::Receive(ctx, ps, dest, opts, stats);
-    stop_unless_ended(st);
-    gs = rw->Finish();
+    call->rw = moby::filesync::v1::FileSync::NewStub(s.channel())->DiffCopy(&cc);
+    call->stream = std::make_unique<TypedPacketStream>(&cc, call->rw.get());
   }
-  if (!st.ok()) {
-    // The client's own error (e.g. a missing --local dir) says more than ours.
-    if (!gs.ok() && gs.error_code() != grpc::StatusCode::CANCELLED) {
-      return FromGrpc(gs, "transfer local \"" + req.dir_name + "\"");
-    }
-    return ctx.cancelled() ? ctx.Err() : st;
+  // dest is complete once the receiver has sent its FIN: the sender's answer to it and the
+  // call's status (a round trip through the session tunnel) are read in the background.
+  fsutil::ReceiveOptions o = opts;
+  o.return_at_fin = true;
+  Status st = fsutil::Receive(ctx, *call->stream, dest, o, stats);
+  cancel.Reset();
+  if (st.ok()) {
+    s.RunDetached([call, name = req.dir_name] {
+      Status end = fsutil::FinishAfterFin(*call->stream);
+      if (!end.ok()) call->cc.TryCancel();
+      grpc::Status gs = call->Finish();
+      if (!end.ok() || !gs.ok()) {
+        log::Debug("local \"{}\": after the transfer: {}", name,
+                   end.ok() ? gs.error_message() : end.ToString());
+      }
+    });
+    return Status::Ok();
   }
-  return FromGrpc(gs, "transfer local \"" + req.dir_name + "\"");
+  // When the client ended the stream (its own error, e.g. an unknown dir name), Finish returns
+  // that status; otherwise stop the call first so Finish cannot wait on a sender still going.
+  if (st.code() != Code::kUnavailable) cc.TryCancel();
+  grpc::Status gs = call->Finish();
+  // The client's own error (e.g. a missing --local dir) says more than ours.
+  if (!gs.ok() && gs.error_code() != grpc::StatusCode::CANCELLED) {
+    return FromGrpc(gs, "transfer local \"" + req.dir_name + "\"");
+  }
+  return ctx.cancelled() ? ctx.Err() : st;
 }
 
 Status SendDirToClient(const Context& ctx, Session& s, int exporter_id, const std::string& src,

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <thread>
 
 #include "util/log.h"
+#include "util/thread_cache.h"
 
 namespace kiln::session {
 
@@ -40,6 +42,24 @@ Session::Session(SessionHeaders h, std::shared_ptr<grpc::Channel> ch, Context ct
 
 bool Session::Supports(const std::string& method) const { return methods_lower_.count(Lower(method)) > 0; }
 
+void Session::RunDetached(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> l(detached_->mu);
+    ++detached_->running;
+  }
+  RunOnThread([d = detached_, fn = std::move(fn)]() mutable {
+    fn();
+    fn = nullptr;  // what it holds goes before the session's end can be seen
+    std::lock_guard<std::mutex> l(d->mu);
+    if (--d->running == 0) d->cv.notify_all();
+  });
+}
+
+void Session::WaitDetached() {
+  std::unique_lock<std::mutex> l(detached_->mu);
+  detached_->cv.wait(l, [d = detached_.get()] { return d->running == 0; });
+}
+
 Status Manager::Serve(const Context& ctx, const SessionHeaders& h, ByteTunnel& tunnel) {
   if (h.id.empty()) return InvalidArgument("session has no x-docker-expose-session-uuid header");
   int fds[2];
@@ -55,7 +75,7 @@ Status Manager::Serve(const Context& ctx, const SessionHeaders& h, ByteTunnel& t
   auto channel = grpc::CreateCustomInsecureChannelFromFd("localhost", fds[1], args);
 
   // Client bytes -> channel.
-  std::thread in([&tunnel, ours] {
+  CachedThread in([&tunnel, ours] {
     std::string chunk;
     while (tunnel.Read(&chunk)) {
       if (!WriteAll(ours, chunk)) break;
@@ -63,13 +83,18 @@ Status Manager::Serve(const Context& ctx, const SessionHeaders& h, ByteTunnel& t
     ::shutdown(ours, SHUT_RDWR);
   });
   // Channel bytes -> client.
-  std::thread out([&tunnel, ours] {
-    std::string buf(256 * 1024, '\0');  // per tunnel message; the stream is unframed
+  CachedThread out([&tunnel, ours] {
+    // Per tunnel message (the stream is unframed). Not zeroed: a page costs a fault only once
+    // a read writes to it, and most messages are small.
+    constexpr size_t kChunk = 256 * 1024;
+    auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
+    std::string chunk;
     for (;;) {
-      ssize_t n = ::read(ours, buf.data(), buf.size());
+      ssize_t n = ::read(ours, buf.get(), kChunk);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      if (!tunnel.Write(buf.substr(0, static_cast<size_t>(n)))) break;
+      chunk.assign(buf.get(), static_cast<size_t>(n));
+      if (!tunnel.Write(chunk)) break;
     }
   });
 
@@ -90,6 +115,7 @@ Status Manager::Serve(const Context& ctx, const SessionHeaders& h, ByteTunnel& t
     if (it != sessions_.end() && it->second == sess) sessions_.erase(it);
   }
   sctx.Cancel(Cancelled("session " + h.id + " closed"));
+  sess->WaitDetached();
   out.join();
   cancel_hook.Reset();
   ::close(ours);

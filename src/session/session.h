@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,11 +58,26 @@ class Session {
   // Cancelled when the client closes the session.
   const Context& context() const { return ctx_; }
 
+  // Runs `fn` on a thread of its own: the end of a call whose result the caller no longer waits
+  // for (the last packets of a file sync). The session's end (Manager::Serve) waits for every
+  // such function, so `fn` must end promptly once context() is cancelled.
+  void RunDetached(std::function<void()> fn);
+  // Waits until every RunDetached function has returned.
+  void WaitDetached();
+
  private:
   SessionHeaders h_;
   std::set<std::string> methods_lower_;
   std::shared_ptr<grpc::Channel> channel_;
   Context ctx_;
+  // Shared with the functions, which may end after the session object is gone (one started
+  // after WaitDetached, as the session ended, is not waited for: it ends with the session).
+  struct Detached {
+    std::mutex mu;
+    std::condition_variable cv;
+    int running = 0;  // guarded by mu
+  };
+  std::shared_ptr<Detached> detached_ = std::make_shared<Detached>();
 };
 
 class Manager {

@@ -7,11 +7,11 @@
 
 #include <functional>
 #include <optional>
-#include <thread>
 #include <utility>
 
 #include "util/context.h"
 #include "util/status.h"
+#include "util/thread_cache.h"
 
 namespace kiln {
 
@@ -19,7 +19,7 @@ template <typename T>
 class Background {
  public:
   Background(const Context& parent, std::function<Result<T>(const Context&)> fn) : ctx_(parent) {
-    thread_ = std::thread([this, fn = std::move(fn)] { result_.emplace(fn(ctx_)); });
+    thread_ = CachedThread([this, fn = std::move(fn)] { result_.emplace(fn(ctx_)); });
   }
   Background(const Background&) = delete;
   Background& operator=(const Background&) = delete;
@@ -35,7 +35,7 @@ class Background {
  private:
   Context ctx_;
   std::optional<Result<T>> result_;
-  std::thread thread_;
+  CachedThread thread_;
 };
 
 }  // namespace kiln

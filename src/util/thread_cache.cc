@@ -76,4 +76,40 @@ void RunOnThread(std::function<void()> fn) { Cache().Run(std::move(fn)); }
 
 int IdleCachedThreads() { return Cache().Idle(); }
 
+struct CachedThread::Done {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;  // guarded by mu
+};
+
+CachedThread::CachedThread(std::function<void()> fn) : done_(std::make_shared<Done>()) {
+  RunOnThread([d = done_, fn = std::move(fn)]() mutable {
+    fn();
+    fn = nullptr;  // what it holds goes before join() returns
+    std::lock_guard<std::mutex> l(d->mu);
+    d->done = true;
+    d->cv.notify_all();
+  });
+}
+
+CachedThread& CachedThread::operator=(CachedThread&& o) noexcept {
+  if (this != &o) {
+    if (joinable()) join();
+    done_ = std::move(o.done_);
+  }
+  return *this;
+}
+
+CachedThread::~CachedThread() {
+  if (joinable()) join();
+}
+
+void CachedThread::join() {
+  {
+    std::unique_lock<std::mutex> l(done_->mu);
+    done_->cv.wait(l, [this] { return done_->done; });
+  }
+  done_.reset();
+}
+
 }  // namespace kiln

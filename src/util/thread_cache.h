@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 
 namespace kiln {
 
@@ -17,6 +18,29 @@ inline constexpr auto kThreadCacheIdleTimeout = std::chrono::seconds(3);
 inline constexpr int kThreadCacheMaxIdle = 32;
 
 void RunOnThread(std::function<void()> fn);
+
+// A function run on a cached thread (RunOnThread) with a std::thread-like join: join() waits
+// for the function to return (its thread then goes back to the cache), and the destructor joins
+// a function that was not joined. For per-call helper threads (stream writers, tunnel pumps,
+// cancellation watchers) that used to be created and torn down for every build. join() is for
+// the owner only.
+class CachedThread {
+ public:
+  CachedThread() = default;
+  explicit CachedThread(std::function<void()> fn);
+  CachedThread(CachedThread&& o) noexcept = default;
+  CachedThread& operator=(CachedThread&& o) noexcept;
+  CachedThread(const CachedThread&) = delete;
+  CachedThread& operator=(const CachedThread&) = delete;
+  ~CachedThread();
+
+  bool joinable() const { return done_ != nullptr; }
+  void join();
+
+ private:
+  struct Done;
+  std::shared_ptr<Done> done_;
+};
 
 // Threads waiting for work now (for tests).
 int IdleCachedThreads();

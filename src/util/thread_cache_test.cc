@@ -63,5 +63,48 @@ TEST(ThreadCacheTest, FunctionsThatWaitOnEachOtherAllRunAtOnce) {
   EXPECT_TRUE(Eventually([] { return IdleCachedThreads() == 0; }));
 }
 
+TEST(CachedThreadTest, JoinWaitsForTheFunctionAndReleasesWhatItHeld) {
+  auto held = std::make_shared<int>(1);
+  std::weak_ptr<int> seen = held;
+  std::atomic<bool> ran{false};
+  CachedThread t([&ran, h = std::move(held)] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ran = true;
+  });
+  EXPECT_TRUE(t.joinable());
+  t.join();
+  EXPECT_FALSE(t.joinable());
+  EXPECT_TRUE(ran);
+  EXPECT_TRUE(seen.expired());  // the function and its captures are gone once join returns
+}
+
+TEST(CachedThreadTest, DestructorAndMoveAssignmentJoin) {
+  std::atomic<int> done{0};
+  {
+    CachedThread a([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      done++;
+    });
+    a = CachedThread([&] { done++; });  // joins the first function before taking the second
+    EXPECT_EQ(done.load() >= 1, true);
+    CachedThread b(std::move(a));
+    EXPECT_FALSE(a.joinable());  // NOLINT(bugprone-use-after-move): moved-from is empty
+    EXPECT_TRUE(b.joinable());
+  }
+  EXPECT_EQ(done, 2);
+}
+
+TEST(CachedThreadTest, ThreadsAreReused) {
+  std::set<std::thread::id> ids;
+  for (int i = 0; i < 10; i++) {
+    std::thread::id id;
+    CachedThread t([&id] { id = std::this_thread::get_id(); });
+    t.join();
+    ids.insert(id);
+    ASSERT_TRUE(Eventually([] { return IdleCachedThreads() > 0; }));
+  }
+  EXPECT_LT(ids.size(), 5u);
+}
+
 }  // namespace
 }  // namespace kiln
