@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/completion_queue.h>
 
 #include <atomic>
 #include <chrono>
@@ -40,6 +41,47 @@ class CancellableCall {
  private:
   grpc::ClientContext call_;
   Context::CallbackHandle hook_;
+};
+
+// A ListWorkers call in flight on a completion queue of its own: Wait returns its status; the
+// destructor cancels a call that was not waited for and drains the queue.
+class PendingListWorkers {
+ public:
+  PendingListWorkers(bk::Control::StubInterface* control, const Context& ctx) : call_(ctx) {
+    rpc_ = control->AsyncListWorkers(call_.get(), bk::ListWorkersRequest(), &cq_);
+    rpc_->Finish(&resp_, &status_, this);
+  }
+  PendingListWorkers(const PendingListWorkers&) = delete;
+  PendingListWorkers& operator=(const PendingListWorkers&) = delete;
+  ~PendingListWorkers() {
+    if (!done_) {
+      call_.get()->TryCancel();
+      Wait();
+    }
+    cq_.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+
+  const grpc::Status& Wait() {
+    if (!done_) {
+      void* tag = nullptr;
+      bool ok = false;
+      cq_.Next(&tag, &ok);  // the only event: Finish's
+      done_ = true;
+    }
+    return status_;
+  }
+
+ private:
+  CancellableCall call_;
+  grpc::CompletionQueue cq_;
+  std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<bk::ListWorkersResponse>> rpc_;
+  bk::ListWorkersResponse resp_;
+  grpc::Status status_;
+  bool done_ = false;
 };
 
 // Restricts --local dirs to those a definition uses; every used name must be given.
@@ -99,13 +141,6 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
     return InvalidArgument(fmt::format("invalid definition for frontend {}", req.frontend));
   }
 
-  {
-    CancellableCall call(ctx);
-    bk::ListWorkersResponse workers;
-    Status s = Cause(ctx, control->ListWorkers(call.get(), bk::ListWorkersRequest(), &workers));
-    if (!s.ok()) return s.Annotate("listing workers for Build");
-  }
-
   SessionConfig scfg;
   if (req.definition) {
     KILN_ASSIGN_OR_RETURN(scfg.local_dirs, LocalsForDefinition(*req.definition, req.local_dirs));
@@ -135,7 +170,15 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   scfg.secrets = req.secrets;
   scfg.ssh_agents = req.ssh_agents;
   scfg.batch_sync = req.batch_sync;
+  // As BuildKit's client, the build starts by listing the daemon's workers (the answer is not
+  // used here, but a daemon that cannot list them fails the build at once). The call goes out
+  // first and is waited for once the session has started: the two set-ups overlap.
+  PendingListWorkers workers(control, ctx);
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Start(control, std::move(scfg)));
+  if (Status s = Cause(ctx, workers.Wait()); !s.ok()) {
+    session->Abort();
+    return s.Annotate("listing workers for Build");
+  }
   auto cancel_session = ctx.OnCancel([s = session.get()](const Status&) { s->Abort(); });
 
   const std::string ref = req.ref.empty() ? NewId() : req.ref;

@@ -12,14 +12,14 @@
 // docker's config, auth_service.h) always, as buildctl does, Secrets.GetSecret with --secret
 // (secrets_service.h) and SSH.CheckAgent and ForwardAgent with --ssh (ssh_service.h).
 //
-// Close ends the session the way buildctl does when the build is over: it half-closes the
-// stream (WritesDone), waits a bounded time for the daemon to end it, then stops the server.
+// Close ends the session when the build is over: it half-closes the stream (WritesDone) and
+// cancels it at once (buildctl waits for the daemon to end it, a round trip that changes
+// nothing once Solve has returned), then stops the server.
 // Thread-safe; Close and Abort may race with each other.
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/server.h>
 
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -102,8 +102,6 @@ class Session {
   std::thread out_thread_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  bool in_done_ = false;  // guarded by mu_: the daemon ended the stream
   bool closed_ = false;   // guarded by mu_
   Status close_status_;   // guarded by mu_
 };
