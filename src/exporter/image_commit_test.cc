@@ -174,6 +174,26 @@ TEST(ImageOptions, AnnotationKeysAsBuildKitReadsThem) {
   EXPECT_EQ(bad.status().message(), "exporter attribute annotation-index.: empty annotation key");
 }
 
+TEST(ImageOptions, FrontendMetadataAnnotationsAddToAndWinOverTheAttributes) {
+  auto o = ParseImageExportOptions(ImageExporterKind::kImage,
+                                   {{"annotation.a", "attr"}, {"annotation-index.i", "attr"}},
+                                   {{"annotation.a", "meta"},
+                                    {"annotation.b", "meta"},
+                                    {"annotation-manifest-descriptor[linux/arm64].d", "meta"},
+                                    {"containerimage.config", "{}"},
+                                    {"annotation.", "not a key here"}});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  using M = std::map<std::string, std::string>;
+  EXPECT_EQ(o->manifest_annotations, (M{{"a", "meta"}, {"b", "meta"}}));
+  EXPECT_EQ(o->index_annotations, (M{{"i", "attr"}}));
+  EXPECT_EQ(o->ManifestDescriptorAnnotations("linux/arm64"), (M{{"d", "meta"}}));
+
+  auto bad = ParseImageExportOptions(ImageExporterKind::kImage, {}, {{"annotation-blob.x", "1"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "frontend metadata annotation-blob.x: unrecognized annotation type blob");
+}
+
 // Layer chains over a real cache manager (native snapshotter) and content store.
 class LayerChainTest : public ::testing::Test {
  protected:

@@ -1,7 +1,10 @@
 #include "exporter/image_options.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "registry/platform.h"
 #include "util/go_strconv.h"
@@ -28,8 +31,10 @@ struct AnnotationKey {
 };
 
 // annotation(-TYPE)?([PLATFORM])?.KEY as BuildKit's exptypes.ParseAnnotationKey reads it: TYPE of
-// [a-z-], PLATFORM of [A-Za-z0-9_/-], KEY without white space. Other attributes: nullopt.
-Result<std::optional<AnnotationKey>> ParseAnnotationKey(const std::string& attr) {
+// [a-z-], PLATFORM of [A-Za-z0-9_/-], KEY without white space. Other keys: nullopt. `where`
+// names the key's origin in errors ("exporter attribute", "frontend metadata").
+Result<std::optional<AnnotationKey>> ParseAnnotationKey(const std::string& attr,
+                                                        std::string_view where) {
   constexpr std::string_view kPrefix = "annotation";
   if (!HasPrefix(attr, kPrefix)) return std::optional<AnnotationKey>();
   size_t i = kPrefix.size();
@@ -50,7 +55,7 @@ Result<std::optional<AnnotationKey>> ParseAnnotationKey(const std::string& attr)
     if (p.empty() || i >= attr.size() || attr[i] != ']') return std::optional<AnnotationKey>();
     i++;
     auto parsed = registry::ParsePlatform(p);
-    if (!parsed.ok()) return parsed.status().Annotate("exporter attribute " + attr);
+    if (!parsed.ok()) return parsed.status().Annotate(fmt::format("{} {}", where, attr));
     a.platform = registry::Normalize(*parsed).String();
   }
   if (i >= attr.size() || attr[i] != '.') return std::optional<AnnotationKey>();
@@ -62,8 +67,8 @@ Result<std::optional<AnnotationKey>> ParseAnnotationKey(const std::string& attr)
   if (a.type.empty()) a.type = "manifest";
   if (a.type != "manifest" && a.type != "manifest-descriptor" && a.type != "index" &&
       a.type != "index-descriptor") {
-    return InvalidArgument("exporter attribute " + attr + ": unrecognized annotation type " +
-                           a.type);
+    return InvalidArgument(
+        fmt::format("{} {}: unrecognized annotation type {}", where, attr, a.type));
   }
   return std::optional<AnnotationKey>(std::move(a));
 }
@@ -145,9 +150,17 @@ Result<ImageExportOptions> ParseImageExportOptions(
     } else if (k == "annotation." || (HasPrefix(k, "annotation-") && k.back() == '.')) {
       return InvalidArgument("exporter attribute " + k + ": empty annotation key");
     } else {
-      KILN_ASSIGN_OR_RETURN(std::optional<AnnotationKey> a, ParseAnnotationKey(k));
+      KILN_ASSIGN_OR_RETURN(std::optional<AnnotationKey> a,
+                            ParseAnnotationKey(k, "exporter attribute"));
       if (a) KILN_RETURN_IF_ERROR(AddAnnotation(o, *a, v));
     }
+  }
+  // Annotations in the frontend's result metadata, over the attributes' (as BuildKit's
+  // exporters merge them).
+  for (const auto& [k, v] : metadata) {
+    KILN_ASSIGN_OR_RETURN(std::optional<AnnotationKey> a,
+                          ParseAnnotationKey(k, "frontend metadata"));
+    if (a) KILN_RETURN_IF_ERROR(AddAnnotation(o, *a, v));
   }
   if (o.layers.source_date_epoch) {
     o.epoch = o.layers.source_date_epoch;

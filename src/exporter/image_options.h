@@ -47,9 +47,9 @@ struct ImageExportOptions {
   std::map<std::string, std::string> ManifestDescriptorAnnotations(const std::string& id) const;
 };
 
-// `metadata` is the frontend's result metadata: "source.date.epoch" is the epoch when the
-// attributes give none. OCI media types default to on for oci, off for image and docker, and
-// are forced on by zstd.
+// `metadata` is the frontend's result metadata: its annotation keys add to (and win over) the
+// attributes', and "source.date.epoch" is the epoch when the attributes give none. OCI media
+// types default to on for oci, off for image and docker, and are forced on by zstd.
 Result<ImageExportOptions> ParseImageExportOptions(
     ImageExporterKind kind, const std::map<std::string, std::string>& attrs,
     const std::map<std::string, std::string>& metadata);
