@@ -170,6 +170,10 @@ Result<ResolvedImage> ImageSource::Resolve(const Context& ctx, const ImageIdenti
   auto client = NewClient(creds);
   registry::PullOptions po;
   po.layers = false;
+  // Holds the manifests and the config from their fetch until the root below keeps them: a
+  // prune in between would otherwise remove a blob just fetched and not yet read.
+  content::Lease lease = store_->NewLease("resolve");
+  po.lease = &lease;
   auto pulled = client->Pull(ctx, id.ref, id.platform, *store_, po);
   if (progress) progress->Status(status_id, 0, 0, true);
   if (!pulled.ok()) return pulled.status();

@@ -75,12 +75,13 @@ Status Fetch(const Context& ctx, LayoutStore& layout, content::Store& store,
 }
 
 Result<std::string> FetchAll(const Context& ctx, LayoutStore& layout, content::Store& store,
-                             const registry::Descriptor& d, int64_t max, const std::string& what) {
+                             const registry::Descriptor& d, int64_t max, const std::string& what,
+                             content::Lease* lease) {
   if (d.size > max) {
     return ResourceExhausted(fmt::format("{}: {} is {} bytes, more than the limit of {}", what,
                                          d.digest.str(), d.size, max));
   }
-  KILN_RETURN_IF_ERROR(Fetch(ctx, layout, store, d, nullptr));
+  KILN_RETURN_IF_ERROR(Fetch(ctx, layout, store, d, lease));
   return store.ReadAll(d.digest, max);
 }
 
@@ -137,8 +138,11 @@ Result<ResolvedImage> ResolveOCILayout(const Context& ctx, const OCILayoutIdenti
   auto size = layout.Size(ctx, root.digest);
   if (!size.ok()) return size.status().Annotate(name + ": unable to get info about digest");
   root.size = *size;
+  // Holds what is fetched here until it has been read: a prune in between would otherwise
+  // remove a blob just fetched.
+  content::Lease lease = store.NewLease("oci-layout-resolve");
   auto fetch = [&](const Context& c, const registry::Descriptor& d) {
-    return FetchAll(c, layout, store, d, kMaxManifestBytes, name);
+    return FetchAll(c, layout, store, d, kMaxManifestBytes, name, &lease);
   };
   KILN_ASSIGN_OR_RETURN(registry::PlatformManifest pm,
                         registry::ResolvePlatformManifest(ctx, root, id.platform, fetch, name));
@@ -148,8 +152,8 @@ Result<ResolvedImage> ResolveOCILayout(const Context& ctx, const OCILayoutIdenti
   r.manifest_descriptor = std::move(pm.descriptor);
   r.manifest = std::move(pm.manifest);
   r.from_registry = false;
-  KILN_ASSIGN_OR_RETURN(std::string config,
-                        FetchAll(ctx, layout, store, r.manifest.config, kMaxConfigBytes, name));
+  KILN_ASSIGN_OR_RETURN(std::string config, FetchAll(ctx, layout, store, r.manifest.config,
+                                                     kMaxConfigBytes, name, &lease));
   KILN_ASSIGN_OR_RETURN(r.config, registry::ParseImageConfig(config, name));
   if (r.config.diff_ids.size() != r.manifest.layers.size()) {
     return InvalidArgument(fmt::format(
