@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <grpcpp/client_context.h>
-#include <grpcpp/completion_queue.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include "client/gateway_build.h"
 #include "client/id.h"
 #include "client/oci_index.h"
+#include "client/pending_call.h"
 #include "client/session.h"
 #include "session/content_copy.h"
 #include "session/content_read.h"
@@ -25,6 +25,7 @@ namespace kiln::client {
 namespace {
 
 namespace bk = moby::buildkit::v1;
+namespace gw = moby::buildkit::v1::frontend;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kStatusInactivity = std::chrono::seconds(5);
@@ -41,47 +42,6 @@ class CancellableCall {
  private:
   grpc::ClientContext call_;
   Context::CallbackHandle hook_;
-};
-
-// A ListWorkers call in flight on a completion queue of its own: Wait returns its status; the
-// destructor cancels a call that was not waited for and drains the queue.
-class PendingListWorkers {
- public:
-  PendingListWorkers(bk::Control::StubInterface* control, const Context& ctx) : call_(ctx) {
-    rpc_ = control->AsyncListWorkers(call_.get(), bk::ListWorkersRequest(), &cq_);
-    rpc_->Finish(&resp_, &status_, this);
-  }
-  PendingListWorkers(const PendingListWorkers&) = delete;
-  PendingListWorkers& operator=(const PendingListWorkers&) = delete;
-  ~PendingListWorkers() {
-    if (!done_) {
-      call_.get()->TryCancel();
-      Wait();
-    }
-    cq_.Shutdown();
-    void* tag = nullptr;
-    bool ok = false;
-    while (cq_.Next(&tag, &ok)) {
-    }
-  }
-
-  const grpc::Status& Wait() {
-    if (!done_) {
-      void* tag = nullptr;
-      bool ok = false;
-      cq_.Next(&tag, &ok);  // the only event: Finish's
-      done_ = true;
-    }
-    return status_;
-  }
-
- private:
-  CancellableCall call_;
-  grpc::CompletionQueue cq_;
-  std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<bk::ListWorkersResponse>> rpc_;
-  bk::ListWorkersResponse resp_;
-  grpc::Status status_;
-  bool done_ = false;
 };
 
 // Restricts --local dirs to those a definition uses; every used name must be given.
@@ -170,18 +130,29 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   scfg.secrets = req.secrets;
   scfg.ssh_agents = req.ssh_agents;
   scfg.batch_sync = req.batch_sync;
+  const std::string ref = req.ref.empty() ? NewId() : req.ref;
   // As BuildKit's client, the build starts by listing the daemon's workers (the answer is not
-  // used here, but a daemon that cannot list them fails the build at once). The call goes out
-  // first and is waited for once the session has started: the two set-ups overlap.
-  PendingListWorkers workers(control, ctx);
+  // used here, but a daemon that cannot list them fails the build at once), and the frontend
+  // phase by pinging LLBBridge for its caps. Both calls go out first and are waited for later,
+  // so their round trips overlap the session's set-up (a BuildKit daemon holds the Ping until
+  // Control.Solve has registered the build; kilnd answers at once).
+  PendingCall<bk::ListWorkersResponse> workers(ctx, [control](auto* cc, auto* cq) {
+    return control->AsyncListWorkers(cc, bk::ListWorkersRequest(), cq);
+  });
+  Context gw_ctx = ctx.Child();  // the client-side frontend phase; abandoned when Solve fails
+  std::optional<PendingCall<gw::PongResponse>> ping;
+  if (gateway) {
+    ping.emplace(
+        gw_ctx,
+        [bridge](auto* cc, auto* cq) { return bridge->AsyncPing(cc, gw::PingRequest(), cq); },
+        [&ref](grpc::ClientContext* cc) { PreparePing(cc, ref); });
+  }
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Start(control, std::move(scfg)));
   if (Status s = Cause(ctx, workers.Wait()); !s.ok()) {
     session->Abort();
     return s.Annotate("listing workers for Build");
   }
   auto cancel_session = ctx.OnCancel([s = session.get()](const Status&) { s->Abort(); });
-
-  const std::string ref = req.ref.empty() ? NewId() : req.ref;
   Context solve_ctx = ctx.Child();  // cancelled too when the frontend phase fails for good
 
   // Shared between the threads below.
@@ -216,13 +187,16 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   });
   auto cancel_status = ctx.OnCancel([&status_call](const Status&) { status_call.TryCancel(); });
 
-  // Client-side frontend phase; abandoned when Control.Solve fails.
-  Context gw_ctx = ctx.Child();
+  // Client-side frontend phase.
   Result<GatewayResult> gw_result = GatewayResult{};
   std::thread gateway_thread;
   if (gateway) {
     gateway_thread = std::thread([&] {
-      GatewayRequest greq{ref, req.frontend, req.frontend_attrs, req.frontend_inputs};
+      auto pong = [&ping]() -> Result<gw::PongResponse> {
+        KILN_RETURN_IF_ERROR(session::FromGrpcStatus(ping->Wait()));
+        return ping->response();
+      };
+      GatewayRequest greq{ref, req.frontend, req.frontend_attrs, req.frontend_inputs, pong};
       gw_result = RunGatewayBuild(gw_ctx, bridge, greq);
       if (gw_result.ok()) return;
       // Control.Solve should fail as well; give it a moment before cancelling it.

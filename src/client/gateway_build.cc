@@ -48,13 +48,21 @@ Status ReturnError(const Context& ctx, gw::LLBBridge::StubInterface* bridge, con
 
 }  // namespace
 
+void PreparePing(grpc::ClientContext* cc, const std::string& ref) {
+  cc->AddMetadata("buildkit-controlapi-buildid", ref);
+  cc->set_deadline(std::chrono::system_clock::now() + kPingTimeout);
+}
+
 Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInterface* bridge,
                                       const GatewayRequest& req) {
   gw::PongResponse pong;
-  {
-    CallContext call(ctx, req.ref);
-    call.get()->set_deadline(std::chrono::system_clock::now() + kPingTimeout);
-    KILN_RETURN_IF_ERROR(session::FromGrpcStatus(bridge->Ping(call.get(), gw::PingRequest(), &pong)));
+  if (req.pong) {
+    KILN_ASSIGN_OR_RETURN(pong, req.pong());
+  } else {
+    grpc::ClientContext call;
+    PreparePing(&call, req.ref);
+    auto hook = ctx.OnCancel([&call](const Status&) { call.TryCancel(); });
+    KILN_RETURN_IF_ERROR(session::FromGrpcStatus(bridge->Ping(&call, gw::PingRequest(), &pong)));
   }
   // Without caps the daemon predates them: it expects the legacy inline return.
   bool use_return = HasCap(pong, "return");
