@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <thread>
 
 #include "util/log.h"
 #include "util/thread_cache.h"
