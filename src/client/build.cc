@@ -31,19 +31,6 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr auto kStatusInactivity = std::chrono::seconds(5);
 constexpr auto kGatewayFailureGrace = std::chrono::seconds(5);
 
-// A ClientContext whose call is cancelled when `ctx` is.
-class CancellableCall {
- public:
-  explicit CancellableCall(const Context& ctx) {
-    hook_ = ctx.OnCancel([this](const Status&) { call_.TryCancel(); });
-  }
-  grpc::ClientContext* get() { return &call_; }
-
- private:
-  grpc::ClientContext call_;
-  Context::CallbackHandle hook_;
-};
-
 // Restricts --local dirs to those a definition uses; every used name must be given.
 Result<std::map<std::string, std::string>> LocalsForDefinition(
     const pb::Definition& def, const std::map<std::string, std::string>& locals) {
@@ -132,10 +119,10 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   scfg.batch_sync = req.batch_sync;
   const std::string ref = req.ref.empty() ? NewId() : req.ref;
   // As BuildKit's client, the build starts by listing the daemon's workers (the answer is not
-  // used here, but a daemon that cannot list them fails the build at once), and the frontend
-  // phase by pinging LLBBridge for its caps. Both calls go out first and are waited for later,
-  // so their round trips overlap the session's set-up (a BuildKit daemon holds the Ping until
-  // Control.Solve has registered the build; kilnd answers at once).
+  // used here, but a daemon that cannot list them fails the build), and the frontend phase by
+  // pinging LLBBridge for its caps. Both calls go out first and are waited for later, so their
+  // round trips overlap the session's set-up and the build (a BuildKit daemon holds the Ping
+  // until Control.Solve has registered the build; kilnd answers at once).
   PendingCall<bk::ListWorkersResponse> workers(ctx, [control](auto* cc, auto* cq) {
     return control->AsyncListWorkers(cc, bk::ListWorkersRequest(), cq);
   });
@@ -148,10 +135,6 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
         [&ref](grpc::ClientContext* cc) { PreparePing(cc, ref); });
   }
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Start(control, std::move(scfg)));
-  if (Status s = Cause(ctx, workers.Wait()); !s.ok()) {
-    session->Abort();
-    return s.Annotate("listing workers for Build");
-  }
   auto cancel_session = ctx.OnCancel([s = session.get()](const Status&) { s->Abort(); });
   Context solve_ctx = ctx.Child();  // cancelled too when the frontend phase fails for good
 
@@ -207,14 +190,18 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
     });
   }
 
-  // Control.Solve blocks for the whole build.
-  bk::SolveRequest sreq = MakeSolveRequest(req, ref, session->id());
-  bk::SolveResponse sresp;
-  grpc::Status solve_status;
-  {
-    CancellableCall call(solve_ctx);
-    solve_status = control->Solve(call.get(), sreq, &sresp);
+  // Control.Solve runs for the whole build. It goes out at once; ListWorkers' answer is
+  // checked meanwhile, and its failure cancels the build.
+  const bk::SolveRequest sreq = MakeSolveRequest(req, ref, session->id());
+  PendingCall<bk::SolveResponse> solve(solve_ctx, [control, &sreq](auto* cc, auto* cq) {
+    return control->AsyncSolve(cc, sreq, cq);
+  });
+  Status workers_err = Cause(ctx, workers.Wait());
+  if (!workers_err.ok()) {  // the build stops: nothing it could still report matters
+    solve_ctx.Cancel(Cancelled("listing workers failed"));
+    status_call.TryCancel();
   }
+  grpc::Status solve_status = solve.Wait();
   {
     std::lock_guard<std::mutex> lock(mu);
     solve_done = true;
@@ -223,8 +210,11 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   if (!solve_status.ok()) gw_ctx.Cancel(Cancelled("the build failed"));
   // cancel_session stays armed while closing: closing can wait on the daemon (up to the close
   // grace), and a Ctrl-C then must abort the session at once, not be swallowed.
-  Status session_status = session->Close();
-  if (!session_status.ok()) log::Debug("{}", session_status.ToString());
+  if (req.session_ends_with_process) {
+    Session::EndWithProcess(std::move(session));
+  } else if (Status closed = session->Close(); !closed.ok()) {
+    log::Debug("{}", closed.ToString());
+  }
 
   // The Status stream ends with the job; old daemons may keep it open, so stop waiting after
   // a quiet period.
@@ -242,6 +232,9 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   status_thread.join();
   if (gateway_thread.joinable()) gateway_thread.join();
 
+  if (!workers_err.ok() && !ctx.cancelled()) {
+    return workers_err.Annotate("listing workers for Build");
+  }
   if (!solve_status.ok()) {
     Status s = Cause(ctx, solve_status);
     if (!ctx.cancelled() && !gw_result.ok() && solve_ctx.cancelled()) s = gw_result.status();
@@ -251,7 +244,7 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   if (!status_err.ok() && !ctx.cancelled()) return status_err;
 
   BuildResponse out;
-  for (const auto& [k, v] : sresp.exporterresponse()) out.exporter_response[k] = v;
+  for (const auto& [k, v] : solve.response().exporterresponse()) out.exporter_response[k] = v;
   if (gw_result.ok()) out.frontend_metadata = gw_result->metadata;
   for (const std::string& dir : layout_dirs) {
     KILN_RETURN_IF_ERROR(UpdateOciLayout(dir, out.exporter_response));

@@ -50,6 +50,10 @@ struct BuildRequest {
   std::optional<SecretStore> secrets;             // --secret, served in the session
   std::map<std::string, std::string> ssh_agents;  // --ssh: id -> agent socket
   bool batch_sync = true;          // SessionConfig::batch_sync
+  // The caller ends its process right after Build (kilnctl): the session is not closed but
+  // left to end with the process (Session::EndWithProcess), which saves waiting for the
+  // session's threads and server to wind down.
+  bool session_ends_with_process = false;
 };
 
 struct BuildResponse {

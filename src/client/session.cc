@@ -222,6 +222,14 @@ Status Session::Close() {
   return st;
 }
 
+void Session::EndWithProcess(std::unique_ptr<Session> s) {
+  // Never destroyed: reachable from a global, so a leak checker at exit does not report it.
+  static auto* const kept = new std::vector<std::unique_ptr<Session>>;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  kept->push_back(std::move(s));
+}
+
 void Session::Abort() {
   ctx_.Cancel(Cancelled("build cancelled"));
   if (stream_ != nullptr) client_ctx_.TryCancel();

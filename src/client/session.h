@@ -80,6 +80,11 @@ class Session {
   // Aborts running transfers and the stream without waiting (safe from a cancel callback);
   // Close must still be called.
   void Abort();
+  // For a process about to exit once its build is over: `s` is kept, open, until the process
+  // ends, which ends the stream for the daemon as a closed connection. Closing would wait a
+  // round trip and for the session's threads and server to stop (milliseconds, where a cached
+  // build takes tens). Nothing is lost: every transfer of the build has ended by then.
+  static void EndWithProcess(std::unique_ptr<Session> s);
 
  private:
   Session() = default;

@@ -384,6 +384,20 @@ TEST_F(SessionTest, CancellingTheContextCancelsTheSolve) {
   EXPECT_TRUE(daemon_->record().solve_cancelled);
 }
 
+TEST_F(SessionTest, ListWorkersFailureStopsTheBuild) {
+  testing::FakeScript script;
+  script.list_workers = grpc::Status(grpc::StatusCode::INTERNAL, "no workers here");
+  script.block_until_cancelled = true;  // Solve, once there, would never end by itself
+  daemon_->SetScript(script);
+  auto start = std::chrono::steady_clock::now();
+  auto resp = RunBuild(DefinitionRequest());
+  ASSERT_FALSE(resp.ok());
+  EXPECT_EQ(resp.status().message(), "listing workers for Build: no workers here");
+  // Neither the Solve nor the Status stream (which ends with the job) was waited for: the
+  // client gives a quiet Status stream 5 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+}
+
 TEST_F(SessionTest, ListWorkersFailureFailsTheBuild) {
   daemon_.reset();  // nothing listens any more
   auto resp = RunBuild(DefinitionRequest());

@@ -12,6 +12,7 @@
 #include "daemon/bridge_service.h"
 #include "daemon/control_service.h"
 #include "daemon/core.h"
+#include "daemon/health_service.h"
 #include "frontend/dockerfile/builder/build.h"
 #include "source/registry_credentials.h"
 #include "util/log.h"
@@ -58,6 +59,7 @@ struct Daemon::Impl {
   Core core;
   std::unique_ptr<ControlService> control;
   std::unique_ptr<BridgeService> bridge;
+  std::unique_ptr<HealthService> health;
   std::unique_ptr<grpc::Server> server;
   std::vector<std::string> socket_paths;
 };
@@ -152,7 +154,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
 
   d->impl_->control = std::make_unique<ControlService>(&c);
   d->impl_->bridge = std::make_unique<BridgeService>(&c);
-  grpc::EnableDefaultHealthCheckService(true);
+  d->impl_->health = std::make_unique<HealthService>(c.ctx);
   grpc::ServerBuilder b;
   std::vector<std::string> addrs =
       cfg.addresses.empty() ? std::vector<std::string>{DefaultAddress()} : cfg.addresses;
@@ -165,6 +167,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& cfg) {
   b.SetMaxSendMessageSize(kMaxMessage);
   b.RegisterService(d->impl_->control.get());
   b.RegisterService(d->impl_->bridge.get());
+  b.RegisterService(d->impl_->health.get());
   d->impl_->server = b.BuildAndStart();
   if (!d->impl_->server) {
     return Unavailable("cannot listen on " + addrs[0] + " (is another kilnd running there?)");

@@ -174,6 +174,10 @@ class ControlImpl final : public bk::Control::Service {
   grpc::Status ListWorkers(grpc::ServerContext*, const bk::ListWorkersRequest*,
                            bk::ListWorkersResponse* resp) override {
     d_->Call("ListWorkers");
+    {
+      std::lock_guard<std::mutex> lock(d_->mu);
+      if (!d_->script.list_workers.ok()) return d_->script.list_workers;
+    }
     auto* w = resp->add_record();
     w->set_id("fakeworker");
     w->add_platforms()->set_architecture("amd64");

@@ -34,6 +34,7 @@ struct FakeScript {
   const content::Store* content_store = nullptr;
   std::vector<session::BlobDescriptor> store_blobs;
   bool block_until_cancelled = false;
+  grpc::Status list_workers;  // what ListWorkers returns when not OK
   grpc::Status result;  // what Solve returns after the steps above
   std::map<std::string, std::string> exporter_response;
   std::vector<moby::buildkit::v1::StatusResponse> statuses;  // streamed by Status

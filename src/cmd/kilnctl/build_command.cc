@@ -123,6 +123,9 @@ int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
   auto display = client::NewProgressDisplay(*mode, STDERR_FILENO);
   if (!display.ok()) return ReportError(display.status());
 
+  // kilnctl exits right after the build; a private kilnd, stopped first, must not wait for the
+  // session to end.
+  req->session_ends_with_process = conn->embedded == nullptr;
   auto control = moby::buildkit::v1::Control::NewStub(conn->channel);
   auto bridge = moby::buildkit::v1::frontend::LLBBridge::NewStub(conn->channel);
   client::WarningsSummary warnings;
