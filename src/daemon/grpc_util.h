@@ -4,22 +4,19 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <condition_variable>
-#include <mutex>
-
 #include "session/grpc_status.h"
 #include "util/context.h"
 #include "util/status.h"
-#include "util/thread_cache.h"
 
 namespace kiln::daemon {
 
 // Code, message and typed details (session/grpc_status.h).
 inline grpc::Status ToGrpc(const Status& s) { return session::ToGrpcStatus(s); }
 
-// A child of `parent` cancelled when the client cancels or disconnects the call. Polls the
-// sync API's IsCancelled (it has no callback) until destroyed; destruction does not wait for
-// the next poll.
+// A child of `parent` cancelled when the client cancels or disconnects the call. The sync API
+// has no callback for that: one watcher thread of the daemon polls IsCancelled of every live
+// call (every 50 ms while there is one). Registering and leaving wake no thread, so a call
+// costs no thread hand-off of its own; destruction does not wait for the next poll.
 class CallContext {
  public:
   CallContext(const Context& parent, grpc::ServerContext* sc);
@@ -30,10 +27,6 @@ class CallContext {
 
  private:
   Context ctx_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
-  CachedThread watcher_;
 };
 
 // First value of a client metadata key, or "".

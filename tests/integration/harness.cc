@@ -244,8 +244,9 @@ static int CountDir(const std::string& path) {
 // threads on demand up to a fixed bound and keep them: they are not threads kiln could leak, so
 // counts compared against a baseline leave them out.
 int Daemon::Threads() const {
+  // gRPC's pools, and kilnd's one call_watcher (daemon/grpc_util.cc), started with the first call.
   static const char* const kGrpcPools[] = {"default-executo", "resolver-execut", "grpc_global_tim",
-                                           "event_engine", "timer_manager"};
+                                           "event_engine",    "timer_manager",   "call_watcher"};
   int n = 0;
   std::error_code ec;
   for (const auto& t :
