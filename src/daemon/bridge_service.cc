@@ -81,11 +81,11 @@ grpc::Status BridgeService::Solve(grpc::ServerContext* sc, const gw::SolveReques
     std::map<std::string, std::string> opts(req->frontendopt().begin(), req->frontendopt().end());
     frontend::Inputs inputs(req->frontendinputs().begin(), req->frontendinputs().end());
     auto r = (*bridge)->SolveFrontend(cc.ctx(), req->frontend(), opts, inputs);
-    if (!r.ok()) return ToGrpc(r.status());
+    if (!r.ok()) return BuildErrorToGrpc(r.status());
     result = std::move(*r);
   } else if (req->has_definition() && req->definition().def_size() > 0) {
     auto r = (*bridge)->Solve(cc.ctx(), req->definition());
-    if (!r.ok()) return ToGrpc(r.status());
+    if (!r.ok()) return BuildErrorToGrpc(r.status());
     result = std::move(*r);
   }
   if (!result.refs.empty() && !req->allowresultreturn()) {

@@ -245,7 +245,7 @@ grpc::Status ControlService::Solve(grpc::ServerContext* sc, const bk::SolveReque
   core_->jobs.Finish(job);
   if (!r.ok()) {
     log::Info("solve {} failed: {}", req->ref(), r.status().message());
-    return ToGrpc(r.status());
+    return BuildErrorToGrpc(r.status());
   }
   for (const auto& [k, v] : *r) (*resp->mutable_exporterresponse())[k] = v;
   log::Info("solve {} done", req->ref());

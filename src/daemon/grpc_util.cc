@@ -82,6 +82,13 @@ CallContext::CallContext(const Context& parent, grpc::ServerContext* sc) : ctx_(
 
 CallContext::~CallContext() { CancelWatcher::Get().Remove(this); }
 
+grpc::Status BuildErrorToGrpc(const Status& s) {
+  if (s.code() != Code::kInvalidArgument) return ToGrpc(s);
+  Status unknown(Code::kUnknown, s.message());
+  unknown.mutable_details() = s.details();  // the code inside the typed details changes too
+  return ToGrpc(unknown);
+}
+
 std::string Metadata(const grpc::ServerContext* sc, const std::string& key) {
   auto it = sc->client_metadata().find(key);
   if (it == sc->client_metadata().end()) return "";

@@ -13,6 +13,14 @@ namespace kiln::daemon {
 // Code, message and typed details (session/grpc_status.h).
 inline grpc::Status ToGrpc(const Status& s) { return session::ToGrpcStatus(s); }
 
+// A build's failure (Control.Solve, LLBBridge.Solve) as BuildKit's daemon sends it. BuildKit
+// gives bad input (a Dockerfile that does not parse, a malformed definition) no code, and its
+// clients print any code other than Unknown before the message: buildctl showed "failed to
+// solve: InvalidArgument: dockerfile parse error ...". kiln's InvalidArgument goes out as
+// Unknown; codes that clients act on (Canceled, Unimplemented, NotFound, ...) are kept. The
+// message and typed details are unchanged.
+grpc::Status BuildErrorToGrpc(const Status& s);
+
 // A child of `parent` cancelled when the client cancels or disconnects the call. The sync API
 // has no callback for that: one watcher thread of the daemon polls IsCancelled of every live
 // call (every 50 ms while there is one). Registering and leaving wake no thread, so a call
