@@ -11,6 +11,7 @@
 
 #include "client/build.h"
 #include "client/connection.h"
+#include "client/dockerfile_input.h"
 #include "harness.h"
 #include "llb/builder.h"
 #include "registry_fixture.h"
@@ -101,6 +102,69 @@ TEST_P(FrontendInputsTest, AMissingInputIsBuildKitsError) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("invalid input base for base"), std::string::npos)
       << r.status().ToString();
+}
+
+// The Dockerfile from the input named "dockerfile" (what buildx sends for `-f -`, kilnctl for
+// any small Dockerfile), with the .dockerignore beside it, instead of the session's local.
+TEST_P(FrontendInputsTest, TheDockerfileInputStandsInForTheLocal) {
+  client::BuildRequest req = Request("FROM scratch\nCOPY . /from-local/\n");
+  WriteFile(dir_ + "/ctx/a.txt", "a\n");
+  WriteFile(dir_ + "/ctx/b.txt", "b\n");
+  WriteFile(dir_ + "/ctx/.dockerignore", "a.txt\n");  // what the local flow would use
+  auto def = llb::FileOpBuilder(llb::State::Scratch())
+                 .Mkfile("/Dockerfile", 0644, "FROM scratch\nCOPY . /from-input/\n")
+                 .Mkfile("/Dockerfile.dockerignore", 0644, "b.txt\n.dockerignore\n")
+                 .Result("[internal] load build definition from Dockerfile")
+                 .Marshal();
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  req.frontend_inputs = {{"dockerfile", *def}};
+  auto r = Build(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/out/from-local"));
+  EXPECT_EQ(ReadFile(dir_ + "/out/from-input/a.txt"), "a\n");
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/out/from-input/b.txt"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/out/from-input/.dockerignore"));
+
+  // dockerfilekey names the local to read and so sets the input aside, as in BuildKit.
+  req.frontend_attrs["dockerfilekey"] = "dockerfile";
+  std::filesystem::remove_all(dir_ + "/out");
+  r = Build(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/out/from-input"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/out/from-local/a.txt"));
+  EXPECT_EQ(ReadFile(dir_ + "/out/from-local/b.txt"), "b\n");
+}
+
+// kilnctl's request (client::InlineDockerfile) builds what the session's local would.
+TEST_P(FrontendInputsTest, AnInlinedDockerfileBuildsAsTheLocalOne) {
+  client::BuildRequest req = Request("FROM scratch\nCOPY . /all/\n");
+  WriteFile(dir_ + "/ctx/keep.txt", "keep\n");
+  WriteFile(dir_ + "/ctx/.env", "secret\n");
+  WriteFile(dir_ + "/ctx/.dockerignore", ".env\n");
+  for (bool inline_it : {false, true}) {
+    client::BuildRequest r = req;
+    if (inline_it) {
+      auto done = client::InlineDockerfile(r);
+      ASSERT_TRUE(done.ok() && *done);
+    }
+    std::filesystem::remove_all(dir_ + "/out");
+    auto res = Build(r);
+    ASSERT_TRUE(res.ok()) << res.status().ToString();
+    EXPECT_EQ(ReadFile(dir_ + "/out/all/keep.txt"), "keep\n") << inline_it;
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/out/all/.env")) << inline_it;
+    EXPECT_TRUE(std::filesystem::exists(dir_ + "/out/all/.dockerignore")) << inline_it;
+  }
+}
+
+// A lower-case "dockerfile" is read when there is no "Dockerfile" (moby/moby#10858).
+TEST_P(FrontendInputsTest, ALowerCaseDockerfileIsFound) {
+  client::BuildRequest req = Request("");
+  std::filesystem::remove(dir_ + "/df/Dockerfile");
+  WriteFile(dir_ + "/df/dockerfile", "FROM scratch\nCOPY a.txt /\n");
+  WriteFile(dir_ + "/ctx/a.txt", "a\n");
+  auto r = Build(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ReadFile(dir_ + "/out/a.txt"), "a\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Flows, FrontendInputsTest, ::testing::Values(true, false),

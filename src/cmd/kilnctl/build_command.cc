@@ -13,6 +13,7 @@
 #include "client/build.h"
 #include "client/build_options.h"
 #include "client/definition.h"
+#include "client/dockerfile_input.h"
 #include "client/id.h"
 #include "client/metadata_file.h"
 #include "client/progress_display.h"
@@ -90,6 +91,12 @@ Result<client::BuildRequest> MakeRequest(const BuildFlags& f) {
     req.definition = std::move(def);
   } else if (f.no_cache) {
     req.frontend_attrs["no-cache"] = "";
+  }
+  // The Dockerfile goes with the request, not through the session (client/dockerfile_input.h).
+  // Test and benchmark knob: KILN_NO_INLINE_DOCKERFILE=1 leaves it to the session.
+  const char* no_inline = getenv("KILN_NO_INLINE_DOCKERFILE");
+  if (no_inline == nullptr || *no_inline == '\0' || std::string_view(no_inline) == "0") {
+    KILN_RETURN_IF_ERROR(client::InlineDockerfile(req).status());
   }
   if (req.frontend_attrs.contains("requestid") && !req.frontend_attrs.contains("frontend.caps")) {
     req.frontend_attrs["frontend.caps"] = "moby.buildkit.frontend.subrequests";

@@ -109,13 +109,16 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
   KILN_ASSIGN_OR_RETURN(std::vector<registry::Platform> targets, TargetPlatforms(opts));
   KILN_ASSIGN_OR_RETURN(bool multi, MultiPlatform(opts, targets.size()));
   std::string filename = Opt(opts, "filename", "Dockerfile");
-  std::string df_local = Opt(opts, "contextkey", "dockerfile");
+  // dockerfilekey names the local the Dockerfile comes from, and so excludes a frontend input
+  // of that name (as BuildKit's dockerui).
+  const bool force_local_dockerfile = opts.contains("dockerfilekey");
+  std::string df_local = Opt(opts, "dockerfilekey", "dockerfile");
   std::string ctx_local = "context";
   std::string session = bridge.session_id();
+  std::string base_name = filename.substr(filename.rfind('/') + 1);
+  std::string load_name = "[internal] load build definition from " + base_name;
 
-  // The context's .dockerignore is loaded alongside the Dockerfile: two session round trips
-  // at once rather than one after the other (BuildKit loads it after the Dockerfile). Its
-  // result is only used when the Dockerfile has no .dockerignore of its own.
+  // The context's .dockerignore, used only when the Dockerfile has no .dockerignore of its own.
   llb::State::LocalOptions il;
   il.session_id = session;
   il.shared_key_hint = ctx_local;
@@ -123,27 +126,46 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
   KILN_ASSIGN_OR_RETURN(
       auto ignore_def,
       llb::State::Local(ctx_local, il).WithCustomName("[internal] load .dockerignore").Marshal());
-  Background<std::optional<std::string>> context_ignore(
-      ctx, [&](const Context& c) -> Result<std::optional<std::string>> {
-        KILN_ASSIGN_OR_RETURN(frontend::SolveResult res, bridge.Solve(c, ignore_def));
-        return ReadOptional(c, bridge, res, std::string(kDockerignoreName));
-      });
+  auto load_context_ignore = [&](const Context& c) -> Result<std::optional<std::string>> {
+    KILN_ASSIGN_OR_RETURN(frontend::SolveResult res, bridge.Solve(c, ignore_def));
+    return ReadOptional(c, bridge, res, std::string(kDockerignoreName));
+  };
+  std::optional<Background<std::optional<std::string>>> context_ignore;
 
-  // The Dockerfile and its own .dockerignore, alone from the dockerfile local.
-  std::string base_name = filename.substr(filename.rfind('/') + 1);
-  llb::State::LocalOptions dl;
-  dl.session_id = session;
-  dl.shared_key_hint = df_local;
-  dl.include_patterns = {filename, filename + ".dockerignore"};
-  auto df_def = llb::State::Local(df_local, dl)
-                    .WithCustomName("[internal] load build definition from " + base_name)
-                    .Marshal();
-  if (!df_def.ok()) return df_def.status();
+  // The Dockerfile and its own .dockerignore: the frontend input named like the Dockerfile's
+  // local when the client sent one (buildx does for a Dockerfile on stdin, kilnctl for any
+  // small one: no session round trip), else alone from that local.
+  pb::Definition df_def;
+  auto df_input = inputs.find(df_local);
+  if (!force_local_dockerfile && df_input != inputs.end()) {
+    df_def = df_input->second;
+  } else {
+    // Synced alongside the context's .dockerignore: two session round trips at once rather
+    // than one after the other (BuildKit loads it after the Dockerfile).
+    context_ignore.emplace(ctx, load_context_ignore);
+    llb::State::LocalOptions dl;
+    dl.session_id = session;
+    dl.shared_key_hint = df_local;
+    dl.include_patterns = {filename, filename + ".dockerignore"};
+    if (base_name == "Dockerfile") {
+      // A lower-case "dockerfile" is also accepted (moby/moby#10858), as by BuildKit.
+      dl.include_patterns.push_back(filename.substr(0, filename.size() - base_name.size()) +
+                                    "dockerfile");
+    }
+    KILN_ASSIGN_OR_RETURN(df_def,
+                          llb::State::Local(df_local, dl).WithCustomName(load_name).Marshal());
+  }
   // Warnings are attached to the vertex that loaded the Dockerfile, as BuildKit's.
-  KILN_ASSIGN_OR_RETURN(llb::LoadedDefinition df_loaded, llb::LoadDefinition(*df_def));
-  KILN_ASSIGN_OR_RETURN(frontend::SolveResult df_res, bridge.Solve(ctx, *df_def));
+  KILN_ASSIGN_OR_RETURN(llb::LoadedDefinition df_loaded, llb::LoadDefinition(df_def));
+  KILN_ASSIGN_OR_RETURN(frontend::SolveResult df_res, bridge.Solve(ctx, df_def));
   KILN_ASSIGN_OR_RETURN(std::optional<std::string> dockerfile,
                         ReadOptional(ctx, bridge, df_res, filename));
+  if (!dockerfile && base_name == "Dockerfile") {
+    KILN_ASSIGN_OR_RETURN(
+        dockerfile,
+        ReadOptional(ctx, bridge, df_res,
+                     filename.substr(0, filename.size() - base_name.size()) + "dockerfile"));
+  }
   if (!dockerfile) {
     return InvalidArgument("failed to solve: failed to read dockerfile: open " + filename +
                            ": no such file or directory");
@@ -163,7 +185,8 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
   // .dockerignore: the Dockerfile's own, else the context's.
   ReadFileFn read = [&](std::string_view name) -> Result<std::optional<std::string>> {
     if (name != kDockerignoreName) return ReadOptional(ctx, bridge, df_res, std::string(name));
-    return context_ignore.Wait();
+    if (!context_ignore) return load_context_ignore(ctx);
+    return context_ignore->Wait();
   };
   KILN_ASSIGN_OR_RETURN(DockerignoreFile ignore, LoadDockerignore(filename, read));
   KILN_ASSIGN_OR_RETURN(std::optional<lint::Config> lint_config, LintConfigFromOptions(opts));
