@@ -1,51 +1,33 @@
 #include "util/digest.h"
 
-#include <openssl/evp.h>
+// OpenSSL's SHA-256 functions, not its EVP interface: in OpenSSL 3 the first EVP fetch of an
+// algorithm initialises the library's provider tables and reads its configuration, 2-3 ms that
+// every kilnctl run which made a digest paid at its start; every EVP init after that is a
+// lookup (or, fetched once, a reset) and each context a heap allocation. The SHA256_* functions
+// run the same assembly and need none of it. OpenSSL 3 marks them deprecated, not removed.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 namespace kiln {
 
 struct Sha256::Impl {
-  EVP_MD_CTX* ctx = nullptr;
+  SHA256_CTX ctx;
 };
 
-namespace {
+Sha256::Sha256() : impl_(std::make_unique<Impl>()) { KILN_CHECK(SHA256_Init(&impl_->ctx) == 1); }
 
-// OpenSSL 3 looks the implementation up in its provider tables (locks, string compares) on every
-// init given EVP_sha256(); fetched once, an init is just a reset. A cached rebuild makes
-// thousands of small digests. Kept for the life of the process.
-const EVP_MD* Sha256Md() {
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  static const EVP_MD* md = [] {
-    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return fetched != nullptr ? fetched : EVP_sha256();
-  }();
-  return md;
-#else
-  return EVP_sha256();
-#endif
-}
-
-}  // namespace
-
-Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
-  impl_->ctx = EVP_MD_CTX_new();
-  KILN_CHECK(impl_->ctx != nullptr);
-  KILN_CHECK(EVP_DigestInit_ex(impl_->ctx, Sha256Md(), nullptr) == 1);
-}
-
-Sha256::~Sha256() { EVP_MD_CTX_free(impl_->ctx); }
+Sha256::~Sha256() = default;
 
 void Sha256::Update(const void* data, size_t n) {
-  if (n > 0) KILN_CHECK(EVP_DigestUpdate(impl_->ctx, data, n) == 1);
+  if (n > 0) KILN_CHECK(SHA256_Update(&impl_->ctx, data, n) == 1);
 }
 
 void Sha256::Update(std::string_view data) { Update(data.data(), data.size()); }
 
 Digest Sha256::Final() {
-  uint8_t out[32];
-  unsigned int len = 0;
-  KILN_CHECK(EVP_DigestFinal_ex(impl_->ctx, out, &len) == 1 && len == 32);
-  return Digest("sha256:" + HexEncode(out, 32));
+  uint8_t out[SHA256_DIGEST_LENGTH];
+  KILN_CHECK(SHA256_Final(out, &impl_->ctx) == 1);
+  return Digest("sha256:" + HexEncode(out, SHA256_DIGEST_LENGTH));
 }
 
 std::string HexEncode(const uint8_t* data, size_t n) {

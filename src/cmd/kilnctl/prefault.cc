@@ -43,12 +43,26 @@ void Populate(uintptr_t start, uintptr_t end, int advice) {
 }
 
 int PopulateExecutable(struct dl_phdr_info* info, size_t, void*) {
+  // The start of the writable segment that the loader made read-only after relocating it.
+  uintptr_t relro_end = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_GNU_RELRO) relro_end = PageDown(info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+  }
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD) continue;
     uintptr_t start = info->dlpi_addr + ph.p_vaddr;
-    Populate(start, start + ph.p_memsz,
-             (ph.p_flags & PF_W) != 0 ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+    uintptr_t end = start + ph.p_memsz;
+    if ((ph.p_flags & PF_W) == 0) {
+      Populate(start, end, MADV_POPULATE_READ);
+      continue;
+    }
+    if (relro_end > start && relro_end < end) {
+      Populate(start, relro_end, MADV_POPULATE_READ);
+      start = relro_end;
+    }
+    Populate(start, end, MADV_POPULATE_WRITE);
   }
   return 1;  // the first object dl_iterate_phdr reports is the executable
 }
