@@ -83,7 +83,15 @@ CallContext::CallContext(const Context& parent, grpc::ServerContext* sc) : ctx_(
 CallContext::~CallContext() { CancelWatcher::Get().Remove(this); }
 
 grpc::Status BuildErrorToGrpc(const Status& s) {
-  if (s.code() != Code::kInvalidArgument) return ToGrpc(s);
+  switch (s.code()) {
+    case Code::kOk:
+    case Code::kCancelled:
+    case Code::kDeadlineExceeded:
+    case Code::kUnimplemented:
+      return ToGrpc(s);
+    default:
+      break;
+  }
   Status unknown(Code::kUnknown, s.message());
   unknown.mutable_details() = s.details();  // the code inside the typed details changes too
   return ToGrpc(unknown);

@@ -14,11 +14,13 @@ namespace kiln::daemon {
 inline grpc::Status ToGrpc(const Status& s) { return session::ToGrpcStatus(s); }
 
 // A build's failure (Control.Solve, LLBBridge.Solve) as BuildKit's daemon sends it. BuildKit
-// gives bad input (a Dockerfile that does not parse, a malformed definition) no code, and its
-// clients print any code other than Unknown before the message: buildctl showed "failed to
-// solve: InvalidArgument: dockerfile parse error ...". kiln's InvalidArgument goes out as
-// Unknown; codes that clients act on (Canceled, Unimplemented, NotFound, ...) are kept. The
-// message and typed details are unchanged.
+// gives the failures of a build no code (bad input such as a Dockerfile that does not parse,
+// a missing COPY source or image, a registry that cannot be reached or refuses the
+// credentials), and its clients print any code other than Unknown before the message: buildctl
+// showed "failed to solve: InvalidArgument: dockerfile parse error ...", "failed to solve:
+// NotFound: failed to compute cache key: ..." and "failed to solve: Unavailable: ...". They go
+// out as Unknown; the codes clients act on (Canceled, DeadlineExceeded, Unimplemented) are
+// kept. The message and typed details are unchanged.
 grpc::Status BuildErrorToGrpc(const Status& s);
 
 // A child of `parent` cancelled when the client cancels or disconnects the call. The sync API

@@ -24,12 +24,22 @@ TEST(BuildErrorToGrpcTest, BadInputGoesOutWithoutACodeAsBuildKitSendsIt) {
   EXPECT_EQ(back.details().sources[0].ranges[0].first, 3);
 }
 
+TEST(BuildErrorToGrpcTest, OtherFailuresAreUnknownAsInBuildKit) {
+  grpc::Status g = BuildErrorToGrpc(NotFound("failed to compute cache key: \"/nope\": not found"));
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(g.error_message(), "failed to compute cache key: \"/nope\": not found");
+  EXPECT_EQ(BuildErrorToGrpc(Unavailable("lookup nosuch.invalid: no such host")).error_code(),
+            grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(BuildErrorToGrpc(Internal("snapshot gone")).error_code(), grpc::StatusCode::UNKNOWN);
+}
+
 TEST(BuildErrorToGrpcTest, CodesThatClientsActOnAreKept) {
   EXPECT_EQ(BuildErrorToGrpc(Cancelled("context canceled")).error_code(),
             grpc::StatusCode::CANCELLED);
   EXPECT_EQ(BuildErrorToGrpc(Unimplemented("no such frontend")).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_EQ(BuildErrorToGrpc(NotFound("no such ref")).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(BuildErrorToGrpc(Status(Code::kDeadlineExceeded, "too slow")).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_TRUE(BuildErrorToGrpc(Status::Ok()).ok());
 }
 
