@@ -4,8 +4,13 @@
 
 namespace kiln {
 
+namespace {
+// Statements kept per SQL text: as many as are in use at once, up to this.
+constexpr size_t kCachedPerSql = 4;
+}  // namespace
+
 Stmt::~Stmt() {
-  if (s_) sqlite3_finalize(s_);
+  if (s_) db_->Release(s_);
 }
 
 Stmt& Stmt::Bind(int i, std::string_view v) {
@@ -51,9 +56,9 @@ int64_t Stmt::Int(int col) const { return sqlite3_column_int64(s_, col); }
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
   std::unique_ptr<Db> db(new Db());
   db->path_ = path;
-  int rc = sqlite3_open_v2(path.c_str(), &db->db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     return Internal("open metadata database " + path + ": " +
                     (db->db_ ? sqlite3_errmsg(db->db_) : "out of memory"));
@@ -64,7 +69,25 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path) {
 }
 
 Db::~Db() {
+  for (auto& [sql, stmts] : cache_) {
+    for (sqlite3_stmt* s : stmts) sqlite3_finalize(s);
+  }
   if (db_) sqlite3_close_v2(db_);
+}
+
+void Db::Release(sqlite3_stmt* s) {
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  const char* sql = sqlite3_sql(s);
+  if (sql != nullptr) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    std::vector<sqlite3_stmt*>& free = cache_[sql];
+    if (free.size() < kCachedPerSql) {
+      free.push_back(s);
+      return;
+    }
+  }
+  sqlite3_finalize(s);
 }
 
 Status Db::Exec(std::string_view sql) {
@@ -80,8 +103,18 @@ Status Db::Exec(std::string_view sql) {
 }
 
 Result<Stmt> Db::Prepare(std::string_view sql) {
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end() && !it->second.empty()) {
+      sqlite3_stmt* s = it->second.back();
+      it->second.pop_back();
+      return Stmt(this, s);
+    }
+  }
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &s, nullptr) != SQLITE_OK) {
     return Internal("sqlite prepare: " + ErrorMessage());
   }
   return Stmt(this, s);

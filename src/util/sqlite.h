@@ -1,12 +1,16 @@
 #pragma once
 // A thin SQLite wrapper returning Status. A Db serialises its use with a mutex (SQLite in
-// multi-thread mode), so a Db is thread-safe; a Stmt belongs to one call.
+// multi-thread mode), so a Db is thread-safe; a Stmt belongs to one call. Prepared statements
+// are kept for reuse: a Stmt that goes away is reset and returned to its Db, and the next
+// Prepare of the same SQL text takes it back instead of compiling the SQL again (compiling was
+// ~4% of the daemon's CPU in a cached build).
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "util/status.h"
@@ -58,10 +62,16 @@ class Db {
   const std::string& path() const { return path_; }
 
  private:
+  friend class Stmt;
   Db() = default;
+  // Takes back a statement no longer in use (Stmt's destructor).
+  void Release(sqlite3_stmt* s);
+
   sqlite3* db_ = nullptr;
   std::string path_;
   std::recursive_mutex mu_;
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> cache_;  // guarded by cache_mu_
 };
 
 }  // namespace kiln
