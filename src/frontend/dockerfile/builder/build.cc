@@ -117,6 +117,11 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
   std::string session = bridge.session_id();
   std::string base_name = filename.substr(filename.rfind('/') + 1);
   std::string load_name = "[internal] load build definition from " + base_name;
+  // A lower-case "dockerfile" is also accepted (moby/moby#10858), as by BuildKit.
+  std::optional<std::string> lower_name;
+  if (base_name == "Dockerfile") {
+    lower_name = filename.substr(0, filename.size() - base_name.size()) + "dockerfile";
+  }
 
   // The context's .dockerignore, used only when the Dockerfile has no .dockerignore of its own.
   llb::State::LocalOptions il;
@@ -147,11 +152,7 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
     dl.session_id = session;
     dl.shared_key_hint = df_local;
     dl.include_patterns = {filename, filename + ".dockerignore"};
-    if (base_name == "Dockerfile") {
-      // A lower-case "dockerfile" is also accepted (moby/moby#10858), as by BuildKit.
-      dl.include_patterns.push_back(filename.substr(0, filename.size() - base_name.size()) +
-                                    "dockerfile");
-    }
+    if (lower_name) dl.include_patterns.push_back(*lower_name);
     KILN_ASSIGN_OR_RETURN(df_def,
                           llb::State::Local(df_local, dl).WithCustomName(load_name).Marshal());
   }
@@ -160,11 +161,8 @@ Result<frontend::SolveResult> DockerfileFrontend::Solve(
   KILN_ASSIGN_OR_RETURN(frontend::SolveResult df_res, bridge.Solve(ctx, df_def));
   KILN_ASSIGN_OR_RETURN(std::optional<std::string> dockerfile,
                         ReadOptional(ctx, bridge, df_res, filename));
-  if (!dockerfile && base_name == "Dockerfile") {
-    KILN_ASSIGN_OR_RETURN(
-        dockerfile,
-        ReadOptional(ctx, bridge, df_res,
-                     filename.substr(0, filename.size() - base_name.size()) + "dockerfile"));
+  if (!dockerfile && lower_name) {
+    KILN_ASSIGN_OR_RETURN(dockerfile, ReadOptional(ctx, bridge, df_res, *lower_name));
   }
   if (!dockerfile) {
     return InvalidArgument("failed to solve: failed to read dockerfile: open " + filename +
