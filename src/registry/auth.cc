@@ -65,21 +65,30 @@ std::optional<Credentials> Authorizer::CredentialsFor(const Endpoint& ep) {
   return ep.credentials;
 }
 
-Result<std::optional<Authorizer::Grant>> Authorizer::Authorize(const Context& ctx,
-                                                               const Endpoint& ep,
-                                                               const std::string& scope,
-                                                               const HttpResponse& unauthorized) {
+Result<std::optional<Authorizer::Grant>> Authorizer::Authorize(
+    const Context& ctx, const Endpoint& ep, const std::string& scope,
+    const HttpResponse& unauthorized, const std::optional<std::string>& sent) {
   std::vector<Challenge> challenges;
   for (const auto& h : unauthorized.HeaderValues("www-authenticate")) {
     KILN_ASSIGN_OR_RETURN(auto cs, ParseWWWAuthenticate(h));
     challenges.insert(challenges.end(), cs.begin(), cs.end());
   }
+  std::optional<std::string> newer;
   {
-    // Whatever we sent was not good enough: forget it.
     std::lock_guard<std::mutex> l(mu_);
-    cache_.erase({ep.host, scope});
-    cache_.erase({ep.host, std::string()});
+    const auto now = Clock::now();
+    for (const auto& key :
+         {std::make_pair(ep.host, scope), std::make_pair(ep.host, std::string())}) {
+      auto it = cache_.find(key);
+      if (it == cache_.end()) continue;
+      if (it->second.expires > now && (!sent || it->second.header != *sent)) {
+        newer = it->second.header;  // got by another request since this one was sent
+        break;
+      }
+      cache_.erase(it);  // what was sent was not good enough, or it expired
+    }
   }
+  if (newer) return std::optional<Grant>(Grant{*newer, CredentialsFor(ep).has_value()});
   const Challenge* bearer = nullptr;
   const Challenge* basic = nullptr;
   for (const auto& c : challenges) {

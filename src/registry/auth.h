@@ -64,13 +64,16 @@ class Authorizer {
     std::string header;             // the Authorization header value to retry with
     bool with_credentials = false;  // credentials were used to get it
   };
-  // Answers a 401 from `ep` for `scope`. nullopt: the challenge cannot be answered (Basic
-  // without credentials, an unknown scheme). Errors: Unauthenticated when the token server
-  // rejects the credentials, Unavailable when it cannot be reached, InvalidArgument for a bad
-  // challenge or token response.
+  // Answers a 401 from `ep` for `scope` to a request that carried `sent` (its Authorization
+  // header, nullopt: none). What was sent is forgotten; a header cached since by another
+  // request (parallel requests all meet the first 401) is answered at once, without a new
+  // token. nullopt: the challenge cannot be answered (Basic without credentials, an unknown
+  // scheme). Errors: Unauthenticated when the token server rejects the credentials,
+  // Unavailable when it cannot be reached, InvalidArgument for a bad challenge or token
+  // response.
   Result<std::optional<Grant>> Authorize(const Context& ctx, const Endpoint& ep,
-                                         const std::string& scope,
-                                         const HttpResponse& unauthorized);
+                                         const std::string& scope, const HttpResponse& unauthorized,
+                                         const std::optional<std::string>& sent);
 
  private:
   struct Entry {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "util/base64.h"
+#include "util/context.h"
 
 namespace kiln::registry {
 namespace {
@@ -63,6 +64,56 @@ TEST(AuthTest, Base64AndScopes) {
   EXPECT_EQ(Base64Encode("user:pass"), "dXNlcjpwYXNz");
   EXPECT_EQ(RepositoryScope("library/busybox", false), "repository:library/busybox:pull");
   EXPECT_EQ(RepositoryScope("a/b", true), "repository:a/b:pull,push");
+}
+
+// A token server that hands out "t1", "t2", ... and counts the requests.
+class CountingTokenServer : public HttpClient {
+ public:
+  Result<HttpResponse> Do(const Context&, const HttpRequest&) override {
+    HttpResponse r;
+    r.status = 200;
+    r.body = "{\"token\":\"t" + std::to_string(++fetched) + "\"}";
+    return r;
+  }
+  int fetched = 0;
+};
+
+HttpResponse BearerChallenge() {
+  HttpResponse r;
+  r.status = 401;
+  r.headers = {
+      {"www-authenticate", "Bearer realm=\"http://auth.test/token\",service=\"reg\",scope=\"s\""}};
+  return r;
+}
+
+// Parallel requests of one push all meet the first 401: a request sent before another got the
+// token takes that token instead of forgetting it (push_test failed now and then in token mode:
+// the second request's answer erased the first one's fresh token, whose retry then went out
+// without it).
+TEST(AuthTest, ARequestSentBeforeATokenCameTakesThatToken) {
+  auto server = std::make_shared<CountingTokenServer>();
+  Authorizer auth(server, nullptr,
+                  [](const std::string&) -> Result<TlsConfig> { return TlsConfig{}; });
+  Endpoint ep;
+  ep.host = "reg.test";
+  const std::string scope = "repository:p:pull,push";
+  Context ctx = Context::Background();
+
+  auto first = auth.Authorize(ctx, ep, scope, BearerChallenge(), std::nullopt);
+  ASSERT_TRUE(first.ok() && *first) << first.status().ToString();
+  EXPECT_EQ((*first)->header, "Bearer t1");
+  auto second = auth.Authorize(ctx, ep, scope, BearerChallenge(), std::nullopt);
+  ASSERT_TRUE(second.ok() && *second);
+  EXPECT_EQ((*second)->header, "Bearer t1");
+  EXPECT_EQ(server->fetched, 1);
+  EXPECT_EQ(auth.Cached(ep.host, scope), "Bearer t1");
+
+  // A refused token is forgotten and a new one fetched.
+  auto third = auth.Authorize(ctx, ep, scope, BearerChallenge(), "Bearer t1");
+  ASSERT_TRUE(third.ok() && *third);
+  EXPECT_EQ((*third)->header, "Bearer t2");
+  EXPECT_EQ(server->fetched, 2);
+  EXPECT_EQ(auth.Cached(ep.host, scope), "Bearer t2");
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ Result<Client::Sent> Client::Send(const Context& ctx, const Endpoint& ep, const 
     } else if (r->status == 401 && !authorized) {
       authorized = true;
       KILN_ASSIGN_OR_RETURN(std::optional<Authorizer::Grant> g,
-                            auth_->Authorize(ctx, ep, scope, *r));
+                            auth_->Authorize(ctx, ep, scope, *r, auth));
       if (!g) return Sent{std::move(*r), attempt};
       basic = g->with_credentials && g->header.starts_with("Basic ");
       if (on_retry) KILN_RETURN_IF_ERROR(on_retry());
