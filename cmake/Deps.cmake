@@ -12,6 +12,7 @@ find_package(CURL REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 
 # fmt: only its headers. Its compiled part is built from them into kiln_util
@@ -82,3 +83,13 @@ foreach(_t gRPC::grpc gRPC::grpc_unsecure)
     set_target_properties(${_t} PROPERTIES INTERFACE_LINK_LIBRARIES "${_libs}")
   endif()
 endforeach()
+
+# nghttp2 (kiln's own gRPC client transport, src/rpc): its static archive with KILN_STATIC_LINK.
+find_library(_kiln_nghttp2_static NAMES libnghttp2.a)
+add_library(kiln_nghttp2 INTERFACE)
+if(KILN_STATIC_LINK AND _kiln_nghttp2_static)
+  target_include_directories(kiln_nghttp2 INTERFACE ${NGHTTP2_INCLUDE_DIRS})
+  target_link_libraries(kiln_nghttp2 INTERFACE "${_kiln_nghttp2_static}")
+else()
+  target_link_libraries(kiln_nghttp2 INTERFACE PkgConfig::NGHTTP2)
+endif()

@@ -9,7 +9,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # module -> rank; keep in sync with docs/dev/architecture.md
 RANKS = {
     "util": 1,
-    "llb": 2, "fsutil": 2, "content": 2,
+    "llb": 2, "fsutil": 2, "content": 2, "rpc": 2,
     "snapshot": 3,
     "executor": 4, "layer": 4,
     "cache": 5,
@@ -24,6 +24,9 @@ RANKS = {
     "cmd": 14,
 }
 GRPC_ALLOWED = {"session", "daemon", "client", "frontend/gateway", "cmd"}
+# kilnctl links no gRPC C++ (docs/dev/rpc.md): its library and main use kiln's own transport.
+NO_GRPC_DIRS = ("client/", "cmd/kilnctl/")
+GRPC_ONLY_HEADERS = {"session/grpc_status.h"}
 
 
 def module_of(rel: pathlib.PurePosixPath):
@@ -49,6 +52,12 @@ def main() -> int:
             if not m:
                 continue
             inc = m.group(1)
+            kilnctl_code = str(rel).startswith(NO_GRPC_DIRS) and not (
+                rel.name.endswith("_test.cc") or "/testing/" in str(rel))
+            if kilnctl_code and (inc.startswith("grpcpp/") or inc.startswith("grpc/grpc") or
+                                 inc.endswith(".grpc.pb.h") or inc in GRPC_ONLY_HEADERS):
+                errors.append(f"src/{rel}:{n}: {inc} in kilnctl's code, which uses src/rpc")
+                continue
             if inc.startswith("grpcpp/") or inc.endswith(".grpc.pb.h"):
                 if mod not in GRPC_ALLOWED:
                     errors.append(f"src/{rel}:{n}: gRPC header {inc} outside the boundary modules")

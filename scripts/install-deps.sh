@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config git
   clang clang-format clang-tidy
-  protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
+  protobuf-compiler libprotobuf-dev libgrpc++-dev libnghttp2-dev protobuf-compiler-grpc
   libfmt-dev nlohmann-json3-dev libssl-dev zlib1g-dev libzstd-dev libarchive-dev
   libcurl4-openssl-dev libsqlite3-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -9,31 +9,23 @@
 #include <memory>
 
 #include "client/docker_auth.h"
-#include "filesync/auth.grpc.pb.h"
+#include "client/session_handlers.h"
+#include "filesync/auth.pb.h"
 #include "util/context.h"
 
 namespace kiln::client {
 
 inline constexpr char kAuthCredentials[] = "/moby.filesync.v1.Auth/Credentials";
 
-class AuthService final : public moby::filesync::v1::Auth::Service {
+class AuthService final : public SessionService {
  public:
   // `ctx` is cancelled when the session ends (a running credential helper is then killed).
   AuthService(std::unique_ptr<DockerAuthProvider> provider, Context ctx)
       : provider_(std::move(provider)), ctx_(std::move(ctx)) {}
 
-  grpc::Status Credentials(grpc::ServerContext* context,
-                           const moby::filesync::v1::CredentialsRequest* req,
-                           moby::filesync::v1::CredentialsResponse* resp) override;
-  grpc::Status FetchToken(grpc::ServerContext* context,
-                          const moby::filesync::v1::FetchTokenRequest* req,
-                          moby::filesync::v1::FetchTokenResponse* resp) override;
-  grpc::Status GetTokenAuthority(grpc::ServerContext* context,
-                                 const moby::filesync::v1::GetTokenAuthorityRequest* req,
-                                 moby::filesync::v1::GetTokenAuthorityResponse* resp) override;
-  grpc::Status VerifyTokenAuthority(
-      grpc::ServerContext* context, const moby::filesync::v1::VerifyTokenAuthorityRequest* req,
-      moby::filesync::v1::VerifyTokenAuthorityResponse* resp) override;
+  void Register(rpc::Handlers& handlers) override;
+  Status Credentials(const rpc::ServerCall& call, const moby::filesync::v1::CredentialsRequest& req,
+                     moby::filesync::v1::CredentialsResponse* resp);
 
  private:
   const std::unique_ptr<DockerAuthProvider> provider_;

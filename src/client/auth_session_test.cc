@@ -48,7 +48,7 @@ class AuthSessionTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
     auto ch = Dial("unix://" + dir_ + "/d.sock");
     ASSERT_TRUE(ch.ok()) << ch.status().ToString();
-    control_ = bk::Control::NewStub(*ch);
+    conn_ = std::move(*ch);
   }
 
   void TearDown() override {
@@ -68,7 +68,7 @@ class AuthSessionTest : public ::testing::Test {
       std::ofstream(file) << *config_json;
       cfg.docker_config = file;
     }
-    auto s = Session::Start(control_.get(), cfg);
+    auto s = Session::Start(*conn_, cfg);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     if (!s.ok()) return "";
     sessions_.push_back(std::move(*s));
@@ -86,7 +86,7 @@ class AuthSessionTest : public ::testing::Test {
   session::Manager manager_;
   std::unique_ptr<testing::SessionOnlyControl> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<bk::Control::Stub> control_;
+  std::unique_ptr<rpc::Connection> conn_;
   std::vector<std::unique_ptr<Session>> sessions_;
 };
 

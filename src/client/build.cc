@@ -1,7 +1,6 @@
 #include "client/build.h"
 
 #include <fmt/format.h>
-#include <grpcpp/client_context.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,11 +12,12 @@
 #include "client/gateway_build.h"
 #include "client/id.h"
 #include "client/oci_index.h"
-#include "client/pending_call.h"
 #include "client/session.h"
+#include "gateway/gateway.pb.h"
+#include "rpc/typed.h"
 #include "session/content_copy.h"
 #include "session/content_read.h"
-#include "session/grpc_status.h"
+#include "session/status_convert.h"
 #include "util/log.h"
 
 namespace kiln::client {
@@ -25,6 +25,10 @@ namespace kiln::client {
 namespace {
 
 namespace bk = moby::buildkit::v1;
+constexpr char kListWorkersMethod[] = "/moby.buildkit.v1.Control/ListWorkers";
+constexpr char kSolveMethod[] = "/moby.buildkit.v1.Control/Solve";
+constexpr char kStatusMethod[] = "/moby.buildkit.v1.Control/Status";
+constexpr char kPingMethod[] = "/moby.buildkit.v1.frontend.LLBBridge/Ping";
 namespace gw = moby::buildkit::v1::frontend;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -46,11 +50,11 @@ Result<std::map<std::string, std::string>> LocalsForDefinition(
   return out;
 }
 
-Status Cause(const Context& ctx, const grpc::Status& s) {
-  if (ctx.cancelled() && s.error_code() == grpc::StatusCode::CANCELLED) {
+Status Cause(const Context& ctx, const rpc::RpcStatus& s) {
+  if (ctx.cancelled() && s.code == static_cast<int>(Code::kCancelled)) {
     return Cancelled("context canceled");
   }
-  return session::FromGrpcStatus(s);
+  return session::FromWireStatus(s);
 }
 
 }  // namespace
@@ -79,8 +83,7 @@ bk::SolveRequest MakeSolveRequest(const BuildRequest& req, const std::string& re
   return sreq;
 }
 
-Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* control,
-                            bk::frontend::LLBBridge::StubInterface* bridge, const BuildRequest& req,
+Result<BuildResponse> Build(const Context& ctx, rpc::Connection& conn, const BuildRequest& req,
                             const StatusFn& on_status) {
   const bool gateway = !req.definition && !req.frontend.empty() && !req.frontend_in_solve;
   if (!req.definition && req.frontend.empty()) return InvalidArgument("invalid empty definition");
@@ -123,18 +126,16 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   // pinging LLBBridge for its caps. Both calls go out first and are waited for later, so their
   // round trips overlap the session's set-up and the build (a BuildKit daemon holds the Ping
   // until Control.Solve has registered the build; kilnd answers at once).
-  PendingCall<bk::ListWorkersResponse> workers(ctx, [control](auto* cc, auto* cq) {
-    return control->AsyncListWorkers(cc, bk::ListWorkersRequest(), cq);
-  });
+  rpc::Unary<bk::ListWorkersResponse> workers(conn, kListWorkersMethod, bk::ListWorkersRequest());
+  auto cancel_workers = ctx.OnCancel([&workers](const Status&) { workers.Cancel(); });
   Context gw_ctx = ctx.Child();  // the client-side frontend phase; abandoned when Solve fails
-  std::optional<PendingCall<gw::PongResponse>> ping;
+  std::optional<rpc::Unary<gw::PongResponse>> ping;
+  Context::CallbackHandle cancel_ping;
   if (gateway) {
-    ping.emplace(
-        gw_ctx,
-        [bridge](auto* cc, auto* cq) { return bridge->AsyncPing(cc, gw::PingRequest(), cq); },
-        [&ref](grpc::ClientContext* cc) { PreparePing(cc, ref); });
+    ping.emplace(conn, kPingMethod, gw::PingRequest(), PingOptions(ref));
+    cancel_ping = gw_ctx.OnCancel([&ping](const Status&) { ping->Cancel(); });
   }
-  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Start(control, std::move(scfg)));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::Start(conn, std::move(scfg)));
   auto cancel_session = ctx.OnCancel([s = session.get()](const Status&) { s->Abort(); });
   Context solve_ctx = ctx.Child();  // cancelled too when the frontend phase fails for good
 
@@ -146,29 +147,32 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   SteadyClock::time_point last_status = SteadyClock::now();
 
   // Status stream.
-  grpc::ClientContext status_call;
+  bk::StatusRequest status_req;
+  status_req.set_ref(ref);
+  std::string status_bytes;
+  status_req.SerializeToString(&status_bytes);
+  std::unique_ptr<rpc::Call> status_call = conn.StartCall(kStatusMethod, {}, status_bytes);
   Status status_err;
   std::thread status_thread([&] {
-    bk::StatusRequest sreq;
-    sreq.set_ref(ref);
-    auto reader = control->Status(&status_call, sreq);
     bk::StatusResponse resp;
-    while (reader->Read(&resp)) {
+    rpc::RpcStatus parse_error;
+    while (rpc::ReadMessage(*status_call, &resp, &parse_error)) {
       {
         std::lock_guard<std::mutex> lock(mu);
         last_status = SteadyClock::now();
       }
       if (on_status) on_status(resp);
     }
-    grpc::Status fin = reader->Finish();
+    rpc::RpcStatus fin = status_call->Finish();
+    if (!parse_error.ok()) fin = parse_error;
     std::lock_guard<std::mutex> lock(mu);
-    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) {
-      status_err = session::FromGrpcStatus(fin).Annotate("failed to receive status");
+    if (!fin.ok() && fin.code != static_cast<int>(Code::kCancelled)) {
+      status_err = session::FromWireStatus(fin).Annotate("failed to receive status");
     }
     status_done = true;
     cv.notify_all();
   });
-  auto cancel_status = ctx.OnCancel([&status_call](const Status&) { status_call.TryCancel(); });
+  auto cancel_status = ctx.OnCancel([&status_call](const Status&) { status_call->Cancel(); });
 
   // Client-side frontend phase.
   Result<GatewayResult> gw_result = GatewayResult{};
@@ -176,11 +180,11 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
   if (gateway) {
     gateway_thread = std::thread([&] {
       auto pong = [&ping]() -> Result<gw::PongResponse> {
-        KILN_RETURN_IF_ERROR(session::FromGrpcStatus(ping->Wait()));
+        KILN_RETURN_IF_ERROR(session::FromWireStatus(ping->Wait()));
         return ping->response();
       };
       GatewayRequest greq{ref, req.frontend, req.frontend_attrs, req.frontend_inputs, pong};
-      gw_result = RunGatewayBuild(gw_ctx, bridge, greq);
+      gw_result = RunGatewayBuild(gw_ctx, conn, greq);
       if (gw_result.ok()) return;
       // Control.Solve should fail as well; give it a moment before cancelling it.
       std::unique_lock<std::mutex> lock(mu);
@@ -192,16 +196,15 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
 
   // Control.Solve runs for the whole build. It goes out at once; ListWorkers' answer is
   // checked meanwhile, and its failure cancels the build.
-  const bk::SolveRequest sreq = MakeSolveRequest(req, ref, session->id());
-  PendingCall<bk::SolveResponse> solve(solve_ctx, [control, &sreq](auto* cc, auto* cq) {
-    return control->AsyncSolve(cc, sreq, cq);
-  });
+  rpc::Unary<bk::SolveResponse> solve(conn, kSolveMethod,
+                                      MakeSolveRequest(req, ref, session->id()));
+  auto cancel_solve = solve_ctx.OnCancel([&solve](const Status&) { solve.Cancel(); });
   Status workers_err = Cause(ctx, workers.Wait());
   if (!workers_err.ok()) {  // the build stops: nothing it could still report matters
     solve_ctx.Cancel(Cancelled("listing workers failed"));
-    status_call.TryCancel();
+    status_call->Cancel();
   }
-  grpc::Status solve_status = solve.Wait();
+  rpc::RpcStatus solve_status = solve.Wait();
   {
     std::lock_guard<std::mutex> lock(mu);
     solve_done = true;
@@ -224,7 +227,7 @@ Result<BuildResponse> Build(const Context& ctx, bk::Control::StubInterface* cont
       auto deadline = last_status + kStatusInactivity;
       if (cv.wait_until(lock, deadline, [&] { return status_done; })) break;
       if (SteadyClock::now() >= last_status + kStatusInactivity) {
-        status_call.TryCancel();
+        status_call->Cancel();
         break;
       }
     }

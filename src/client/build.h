@@ -12,7 +12,7 @@
 //      (oci_index.h); each --oci-layout ID=DIR is served as the content store "oci:ID", read by
 //      the daemon's oci-layout:// sources.
 // Cancelling `ctx` cancels every call and the session. Errors read like buildctl's:
-// "failed to solve: <daemon message>". Stubs are injected so tests can use a fake daemon.
+// "failed to solve: <daemon message>". Tests run it against a fake daemon.
 // Thread-compatible; the status callback runs on an internal thread.
 
 #include <functional>
@@ -23,9 +23,9 @@
 
 #include "client/build_options.h"
 #include "client/secrets_service.h"
-#include "control/control.grpc.pb.h"
-#include "gateway/gateway.grpc.pb.h"
+#include "control/control.pb.h"
 #include "pb/ops.pb.h"
+#include "rpc/connection.h"
 #include "util/context.h"
 #include "util/status.h"
 
@@ -64,9 +64,8 @@ struct BuildResponse {
 
 using StatusFn = std::function<void(const moby::buildkit::v1::StatusResponse&)>;
 
-Result<BuildResponse> Build(const Context& ctx, moby::buildkit::v1::Control::StubInterface* control,
-                            moby::buildkit::v1::frontend::LLBBridge::StubInterface* bridge,
-                            const BuildRequest& req, const StatusFn& on_status);
+Result<BuildResponse> Build(const Context& ctx, rpc::Connection& conn, const BuildRequest& req,
+                            const StatusFn& on_status);
 
 // The SolveRequest Build sends (exposed for tests).
 moby::buildkit::v1::SolveRequest MakeSolveRequest(const BuildRequest& req, const std::string& ref,

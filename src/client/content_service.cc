@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "session/grpc_status.h"
 #include "util/go_quote.h"
 
 namespace kiln::client {
@@ -12,7 +11,6 @@ namespace kiln::client {
 namespace {
 
 namespace cpb = containerd::services::content::v1;
-using session::ToGrpcStatus;
 
 constexpr int64_t kReadChunk = 1 << 20;
 
@@ -21,60 +19,92 @@ void SetTime(google::protobuf::Timestamp* ts, int64_t unix_nanos) {
   ts->set_nanos(static_cast<int32_t>(unix_nanos % 1000000000));
 }
 
-grpc::Status Err(grpc::StatusCode code, std::string message) {
-  return grpc::Status(code, std::move(message));
-}
+kiln::Status Err(Code code, std::string message) { return kiln::Status(code, std::move(message)); }
 
 }  // namespace
 
-Result<DirContentStore*> ContentStoreService::Choose(const grpc::ServerContext* context) const {
-  auto it = context->client_metadata().find(kContentStoreIdHeader);
-  if (it == context->client_metadata().end()) {
+void ContentStoreService::Register(rpc::Handlers& handlers) {
+  handlers[kContentMethods[0]] = UnaryHandler<cpb::InfoRequest, cpb::InfoResponse>(
+      [this](rpc::ServerCall& call, const cpb::InfoRequest& req, cpb::InfoResponse* resp) {
+        return Info(call, req, resp);
+      });
+  handlers[kContentMethods[1]] = [this](rpc::ServerCall& call) {
+    ReadStream stream(call);
+    return session::ToWireStatus(Read(stream));
+  };
+  handlers[kContentMethods[2]] = UnaryHandler<cpb::StatusRequest, cpb::StatusResponse>(
+      [this](rpc::ServerCall& call, const cpb::StatusRequest& req, cpb::StatusResponse* resp) {
+        return GetStatus(call, req, resp);
+      });
+  handlers[kContentMethods[3]] = StreamHandler<cpb::WriteContentRequest, cpb::WriteContentResponse>(
+      [this](WriteStream& stream) { return Write(stream); });
+  handlers[kContentMethods[4]] = UnaryHandler<cpb::AbortRequest, google::protobuf::Empty>(
+      [this](rpc::ServerCall& call, const cpb::AbortRequest& req, google::protobuf::Empty*) {
+        KILN_ASSIGN_OR_RETURN(DirContentStore * store, Choose(call));
+        return store->Abort(req.ref());
+      });
+  for (const char* m : {"List", "Delete", "Update", "ListStatuses"}) {
+    std::string name = fmt::format("/containerd.services.content.v1.Content/{}", m);
+    handlers[name] = [name](rpc::ServerCall&) {
+      return session::ToWireStatus(Unimplemented(fmt::format("unknown method {}", name)));
+    };
+  }
+}
+
+Result<DirContentStore*> ContentStoreService::Choose(const rpc::ServerCall& call) const {
+  bool found = false;
+  std::string id;
+  for (const auto& [k, v] : call.metadata()) {
+    if (k == kContentStoreIdHeader) {
+      id = v;
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
     return InvalidArgument(
         fmt::format("request lacks metadata {}: invalid argument", GoQuote(kContentStoreIdHeader)));
   }
-  std::string id(it->second.data(), it->second.size());
   auto store = stores_.find(id);
   if (store == stores_.end()) return NotFound(fmt::format("unknown store {}: not found", id));
   return store->second.get();
 }
 
-grpc::Status ContentStoreService::Info(grpc::ServerContext* context, const cpb::InfoRequest* req,
+kiln::Status ContentStoreService::Info(const rpc::ServerCall& call, const cpb::InfoRequest& r,
                                        cpb::InfoResponse* resp) {
-  auto store = Choose(context);
-  if (!store.ok()) return ToGrpcStatus(store.status());
+  const cpb::InfoRequest* req = &r;
+  auto store = Choose(call);
+  if (!store.ok()) return store.status();
   auto d = Digest::Parse(req->digest());
   if (!d.ok()) {
-    return Err(grpc::StatusCode::INVALID_ARGUMENT,
-               fmt::format("{} failed validation", GoQuote(req->digest())));
+    return Err(Code::kInvalidArgument, fmt::format("{} failed validation", GoQuote(req->digest())));
   }
   auto info = (*store)->Info(*d);
-  if (!info.ok()) return ToGrpcStatus(info.status());
+  if (!info.ok()) return info.status();
   cpb::Info* out = resp->mutable_info();
   out->set_digest(info->digest.str());
   out->set_size(info->size);
   SetTime(out->mutable_created_at(), info->updated_unix_nanos);
   SetTime(out->mutable_updated_at(), info->updated_unix_nanos);
-  return grpc::Status::OK;
+  return kiln::Status::Ok();
 }
 
-grpc::Status ContentStoreService::Read(grpc::ServerContext* context,
-                                       const cpb::ReadContentRequest* req,
-                                       grpc::ServerWriter<cpb::ReadContentResponse>* writer) {
-  auto store = Choose(context);
-  if (!store.ok()) return ToGrpcStatus(store.status());
+kiln::Status ContentStoreService::Read(ReadStream& stream) {
+  cpb::ReadContentRequest request;
+  if (!stream.Read(&request)) return Internal("no request message");
+  const cpb::ReadContentRequest* req = &request;
+  auto store = Choose(stream.call());
+  if (!store.ok()) return store.status();
   auto d = Digest::Parse(req->digest());
   if (!d.ok()) {
-    return Err(grpc::StatusCode::INVALID_ARGUMENT,
-               fmt::format("{}: {}", req->digest(), d.status().message()));
+    return Err(Code::kInvalidArgument, fmt::format("{}: {}", req->digest(), d.status().message()));
   }
   auto reader = (*store)->OpenBlob(*d);
-  if (!reader.ok()) return ToGrpcStatus(reader.status());
+  if (!reader.ok()) return reader.status();
   // containerd's semantics: size is how much to read (0: to the end), clipped to the blob.
   int64_t offset = std::max<int64_t>(req->offset(), 0);
   if (offset > reader->size()) {
-    return Err(grpc::StatusCode::OUT_OF_RANGE,
-               fmt::format("read past object length {} bytes", reader->size()));
+    return Err(Code::kOutOfRange, fmt::format("read past object length {} bytes", reader->size()));
   }
   int64_t size = req->size();
   if (size <= 0 || offset + size > reader->size()) size = reader->size() - offset;
@@ -84,23 +114,25 @@ grpc::Status ContentStoreService::Read(grpc::ServerContext* context,
   while (offset < end) {
     buf.resize(static_cast<size_t>(std::min(kReadChunk, end - offset)));
     auto n = reader->ReadAt(offset, buf.data(), buf.size());
-    if (!n.ok()) return ToGrpcStatus(n.status());
-    if (*n == 0) return Err(grpc::StatusCode::DATA_LOSS, "short read of " + d->str());
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Err(Code::kDataLoss, "short read of " + d->str());
     buf.resize(*n);
     msg.set_offset(offset);
     msg.set_data(buf);
-    if (!writer->Write(msg)) return Err(grpc::StatusCode::CANCELLED, "read cancelled");
+    if (!stream.Write(msg)) return Err(Code::kCancelled, "read cancelled");
     offset += static_cast<int64_t>(*n);
   }
-  return grpc::Status::OK;
+  return kiln::Status::Ok();
 }
 
-grpc::Status ContentStoreService::Status(grpc::ServerContext* context,
-                                         const cpb::StatusRequest* req, cpb::StatusResponse* resp) {
-  auto store = Choose(context);
-  if (!store.ok()) return ToGrpcStatus(store.status());
+kiln::Status ContentStoreService::GetStatus(const rpc::ServerCall& call,
+                                            const cpb::StatusRequest& r,
+                                            cpb::StatusResponse* resp) {
+  const cpb::StatusRequest* req = &r;
+  auto store = Choose(call);
+  if (!store.ok()) return store.status();
   auto st = (*store)->GetStatus(req->ref());
-  if (!st.ok()) return ToGrpcStatus(st.status());
+  if (!st.ok()) return st.status();
   cpb::Status* out = resp->mutable_status();
   SetTime(out->mutable_started_at(), st->started_unix_nanos);
   SetTime(out->mutable_updated_at(), st->updated_unix_nanos);
@@ -108,22 +140,14 @@ grpc::Status ContentStoreService::Status(grpc::ServerContext* context,
   out->set_offset(st->offset);
   out->set_total(st->total);
   out->set_expected(st->expected.str());
-  return grpc::Status::OK;
-}
-
-grpc::Status ContentStoreService::Abort(grpc::ServerContext* context, const cpb::AbortRequest* req,
-                                        google::protobuf::Empty*) {
-  auto store = Choose(context);
-  if (!store.ok()) return ToGrpcStatus(store.status());
-  return ToGrpcStatus((*store)->Abort(req->ref()));
+  return kiln::Status::Ok();
 }
 
 // containerd's contentserver Write loop over one Ingest.
-grpc::Status ContentStoreService::Write(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<cpb::WriteContentResponse, cpb::WriteContentRequest>* stream) {
-  auto chosen = Choose(context);
-  if (!chosen.ok()) return ToGrpcStatus(chosen.status());
+kiln::Status ContentStoreService::Write(WriteStream& s) {
+  WriteStream* stream = &s;
+  auto chosen = Choose(s.call());
+  if (!chosen.ok()) return chosen.status();
   DirContentStore* store = *chosen;
   auto parse = [](const std::string& s) -> Result<Digest> {
     if (s.empty()) return Digest();
@@ -133,15 +157,15 @@ grpc::Status ContentStoreService::Write(
   };
 
   cpb::WriteContentRequest req;
-  if (!stream->Read(&req)) return grpc::Status::OK;
+  if (!stream->Read(&req)) return kiln::Status::Ok();
   if (req.ref().empty()) {
-    return Err(grpc::StatusCode::INVALID_ARGUMENT, "first message must have a reference");
+    return Err(Code::kInvalidArgument, "first message must have a reference");
   }
   int64_t total = req.total();
   auto expected = parse(req.expected());
-  if (!expected.ok()) return ToGrpcStatus(expected.status());
+  if (!expected.ok()) return expected.status();
   auto ingest = store->StartIngest(req.ref(), total, *expected);
-  if (!ingest.ok()) return ToGrpcStatus(ingest.status());
+  if (!ingest.ok()) return ingest.status();
 
   cpb::WriteContentResponse resp;
   for (;;) {
@@ -150,10 +174,10 @@ grpc::Status ContentStoreService::Write(
     resp.set_offset(ingest->offset());
     if (!req.expected().empty()) {
       auto d = parse(req.expected());
-      if (!d.ok()) return ToGrpcStatus(d.status());
+      if (!d.ok()) return d.status();
       *expected = *d;
       if (store->Info(*d).ok()) {
-        return Err(grpc::StatusCode::ALREADY_EXISTS,
+        return Err(Code::kAlreadyExists,
                    fmt::format("blob with expected digest {} exists", d->str()));
       }
     }
@@ -169,43 +193,41 @@ grpc::Status ContentStoreService::Write(
       case cpb::WRITE:
       case cpb::COMMIT: {
         if (req.offset() > 0 && req.offset() != ingest->offset()) {
-          return Err(grpc::StatusCode::OUT_OF_RANGE,
-                     fmt::format("write @{} must occur at current offset {}", req.offset(),
-                                 ingest->offset()));
+          return Err(Code::kOutOfRange, fmt::format("write @{} must occur at current offset {}",
+                                                    req.offset(), ingest->offset()));
         }
         if (req.offset() == 0 && ingest->offset() > 0) {
           kiln::Status s = ingest->Truncate();
-          if (!s.ok()) return ToGrpcStatus(s);
+          if (!s.ok()) return s;
           resp.set_offset(0);
         }
         if (!req.data().empty()) {
           kiln::Status s = ingest->Write(req.data());
-          if (!s.ok()) return ToGrpcStatus(s);
+          if (!s.ok()) return s;
           resp.set_offset(resp.offset() + static_cast<int64_t>(req.data().size()));
         }
         if (req.action() == cpb::COMMIT) {
           auto d = ingest->Commit(total, *expected);
-          if (!d.ok()) return ToGrpcStatus(d.status());
+          if (!d.ok()) return d.status();
           resp.set_digest(d->str());
         }
         break;
       }
       default:
-        return Err(grpc::StatusCode::INVALID_ARGUMENT,
+        return Err(Code::kInvalidArgument,
                    fmt::format("unknown write action {}", static_cast<int>(req.action())));
     }
-    if (!stream->Write(resp)) return Err(grpc::StatusCode::CANCELLED, "write cancelled");
+    if (!stream->Write(resp)) return Err(Code::kCancelled, "write cancelled");
     const bool committed = req.action() == cpb::COMMIT;
     if (!stream->Read(&req)) {
       // The writer closed its side (without a COMMIT the ingest stays, to be resumed). As
       // containerd's server, the last response is sent once more before the status: callers
       // must read until the end before they finish the call.
       stream->Write(resp);
-      return grpc::Status::OK;
+      return kiln::Status::Ok();
     }
     if (committed) {
-      return Err(grpc::StatusCode::FAILED_PRECONDITION,
-                 fmt::format("write to {} after its commit", req.ref()));
+      return Err(Code::kFailedPrecondition, fmt::format("write to {} after its commit", req.ref()));
     }
   }
 }

@@ -15,7 +15,8 @@
 #include <vector>
 
 #include "client/dir_content_store.h"
-#include "content/content.grpc.pb.h"
+#include "client/session_handlers.h"
+#include "content/content.pb.h"
 
 namespace kiln::client {
 
@@ -29,32 +30,26 @@ inline const std::vector<std::string> kContentMethods = {
     "/containerd.services.content.v1.Content/Abort",
 };
 
-class ContentStoreService final : public containerd::services::content::v1::Content::Service {
+class ContentStoreService final : public SessionService {
  public:
   using Stores = std::map<std::string, std::unique_ptr<DirContentStore>>;
   explicit ContentStoreService(Stores stores) : stores_(std::move(stores)) {}
-
-  grpc::Status Info(grpc::ServerContext* context,
-                    const containerd::services::content::v1::InfoRequest* req,
-                    containerd::services::content::v1::InfoResponse* resp) override;
-  grpc::Status Read(
-      grpc::ServerContext* context,
-      const containerd::services::content::v1::ReadContentRequest* req,
-      grpc::ServerWriter<containerd::services::content::v1::ReadContentResponse>* writer) override;
-  grpc::Status Status(grpc::ServerContext* context,
-                      const containerd::services::content::v1::StatusRequest* req,
-                      containerd::services::content::v1::StatusResponse* resp) override;
-  grpc::Status Abort(grpc::ServerContext* context,
-                     const containerd::services::content::v1::AbortRequest* req,
-                     google::protobuf::Empty* resp) override;
-  grpc::Status Write(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<containerd::services::content::v1::WriteContentResponse,
-                               containerd::services::content::v1::WriteContentRequest>* stream)
-      override;
+  void Register(rpc::Handlers& handlers) override;
 
  private:
-  Result<DirContentStore*> Choose(const grpc::ServerContext* context) const;
+  using WriteStream = ServerStream<containerd::services::content::v1::WriteContentRequest,
+                                   containerd::services::content::v1::WriteContentResponse>;
+  using ReadStream = ServerStream<containerd::services::content::v1::ReadContentRequest,
+                                  containerd::services::content::v1::ReadContentResponse>;
+  Result<DirContentStore*> Choose(const rpc::ServerCall& call) const;
+  kiln::Status Info(const rpc::ServerCall& call,
+                    const containerd::services::content::v1::InfoRequest& req,
+                    containerd::services::content::v1::InfoResponse* resp);
+  kiln::Status Read(ReadStream& stream);
+  kiln::Status GetStatus(const rpc::ServerCall& call,
+                         const containerd::services::content::v1::StatusRequest& req,
+                         containerd::services::content::v1::StatusResponse* resp);
+  kiln::Status Write(WriteStream& stream);
 
   const Stores stores_;
 };

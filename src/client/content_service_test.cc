@@ -1,14 +1,17 @@
-// kilnctl's content store service (content_service.h over dir_content_store.h) driven through
-// an in-process channel the way a daemon drives it: STAT → WRITE… → COMMIT, Info, Read, Status,
-// Abort, store selection by buildkit-attachable-store-id.
+// kilnctl's content store service (content_service.h over dir_content_store.h) driven the way a
+// daemon drives it, by gRPC's own C++ client over a socketpair that kiln's transport serves
+// (rpc::Server): STAT → WRITE… → COMMIT, Info, Read, Status, Abort, store selection by
+// buildkit-attachable-store-id.
 
 #include "client/content_service.h"
 
 #include <dirent.h>
 #include <gmock/gmock.h>
+#include <grpcpp/create_channel_posix.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -16,6 +19,7 @@
 #include <thread>
 
 #include "client/tree_merge.h"
+#include "content/content.grpc.pb.h"
 
 namespace kiln::client {
 namespace {
@@ -64,16 +68,19 @@ class ContentServiceTest : public ::testing::Test {
     ContentStoreService::Stores stores;
     stores["export"] = std::move(*store);
     service_ = std::make_unique<ContentStoreService>(std::move(stores));
-    grpc::ServerBuilder b;
-    b.RegisterService(service_.get());
-    server_ = b.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = cpb::Content::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    rpc::Handlers handlers;
+    service_->Register(handlers);
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    auto server = rpc::Server::ServeFd(fds[0], std::move(handlers));
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(*server);
+    stub_ = cpb::Content::NewStub(grpc::CreateInsecureChannelFromFd("kiln", fds[1]));
   }
 
   void TearDown() override {
-    server_->Shutdown();
-    server_->Wait();
+    stub_.reset();
+    server_.reset();
     RemoveTree(root_).IgnoreError();
   }
 
@@ -125,7 +132,7 @@ class ContentServiceTest : public ::testing::Test {
   std::string dir_;
   DirContentStore* store_ = nullptr;
   std::unique_ptr<ContentStoreService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<rpc::Server> server_;
   std::unique_ptr<cpb::Content::Stub> stub_;
 };
 
@@ -158,8 +165,8 @@ TEST_F(ContentServiceTest, WriteStoresTheBlobUnderItsDigestReadOnly) {
 TEST_F(ContentServiceTest, IngestDirectoryIsRemovedWithTheStoreWhenEmpty) {
   const std::string data = "x";
   ASSERT_TRUE(WriteBlob("r", data, "", 0).ok());
-  server_->Shutdown();
-  server_->Wait();
+  stub_.reset();
+  server_.reset();
   service_.reset();  // the session ends
   EXPECT_THAT(List(dir_), ::testing::ElementsAre("blobs"));
 }

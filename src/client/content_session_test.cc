@@ -53,13 +53,13 @@ class ContentSessionTest : public ::testing::Test {
     service_ = std::make_unique<testing::SessionOnlyControl>(&manager_);
     grpc::ServerBuilder b;
     b.AddListeningPort("unix://" + dir_ + "/d.sock", grpc::InsecureServerCredentials());
-    b.SetMaxReceiveMessageSize(kMaxMessageSize);
+    b.SetMaxReceiveMessageSize(rpc::kMaxMessageSize);
     b.RegisterService(service_.get());
     server_ = b.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     auto ch = Dial("unix://" + dir_ + "/d.sock");
     ASSERT_TRUE(ch.ok()) << ch.status().ToString();
-    control_ = bk::Control::NewStub(*ch);
+    conn_ = std::move(*ch);
   }
 
   void TearDown() override {
@@ -74,7 +74,7 @@ class ContentSessionTest : public ::testing::Test {
     SessionConfig cfg;
     cfg.serve_auth = false;
     cfg.content_stores = std::move(stores);
-    auto s = Session::Start(control_.get(), cfg);
+    auto s = Session::Start(*conn_, cfg);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     if (!s.ok()) return nullptr;
     client_ = std::move(*s);
@@ -112,7 +112,7 @@ class ContentSessionTest : public ::testing::Test {
   session::Manager manager_;
   std::unique_ptr<testing::SessionOnlyControl> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<bk::Control::Stub> control_;
+  std::unique_ptr<rpc::Connection> conn_;
   std::unique_ptr<Session> client_;
 };
 

@@ -20,7 +20,8 @@
 
 #include "client/connection.h"
 #include "client/tree_merge.h"
-#include "control/control.grpc.pb.h"
+#include "control/control.pb.h"
+#include "rpc/typed.h"
 #include "util/log.h"
 
 namespace kiln::client {
@@ -176,15 +177,14 @@ Status EmbeddedDaemon::WaitReady(const Context& ctx, std::chrono::milliseconds t
           fmt::format("the private kilnd exited during startup ({}):\n{}", how, LogTail()));
     }
     if (UnixSocketAnswers(socket)) {
-      auto channel = Dial(address_);
-      if (channel.ok()) {
-        auto stub = moby::buildkit::v1::Control::NewStub(*channel);
-        grpc::ClientContext call;
-        call.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-        moby::buildkit::v1::ListWorkersResponse resp;
-        if (stub->ListWorkers(&call, moby::buildkit::v1::ListWorkersRequest(), &resp).ok()) {
-          return Status::Ok();
-        }
+      auto conn = Dial(address_);
+      if (conn.ok()) {
+        rpc::CallOptions opts;
+        opts.deadline = rpc::Clock::now() + std::chrono::seconds(1);
+        rpc::Unary<moby::buildkit::v1::ListWorkersResponse> call(
+            **conn, "/moby.buildkit.v1.Control/ListWorkers",
+            moby::buildkit::v1::ListWorkersRequest(), opts);
+        if (call.Wait().ok()) return Status::Ok();
       }
     }
     if (std::chrono::steady_clock::now() >= deadline) {

@@ -2,9 +2,6 @@
 
 #include <dirent.h>
 #include <fmt/format.h>
-#include <grpcpp/impl/codegen/proto_utils.h>
-#include <grpcpp/impl/rpc_service_method.h>
-#include <grpcpp/support/method_handler.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,8 +11,7 @@
 #include <optional>
 
 #include "client/atomic_file.h"
-#include "client/grpc_packet_stream.h"
-#include "session/grpc_status.h"
+#include "client/session_packet_stream.h"
 #include "client/tree_merge.h"
 #include "filesync/filesync.pb.h"
 #include "fsutil/receiver.h"
@@ -24,14 +20,11 @@ namespace kiln::client {
 
 namespace {
 
-using RawStream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
-
-int ExporterId(const grpc::ServerContext* context) {
-  auto it = context->client_metadata().find("buildkit-attachable-exporter-id");
-  if (it == context->client_metadata().end()) return 0;
+int ExporterId(const rpc::ServerCall& call) {
+  std::string v = RequestHeader(call, "buildkit-attachable-exporter-id");
   int id = 0;
-  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), id);
-  if (ec != std::errc() || ptr != it->second.data() + it->second.size()) return 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
+  if (ec != std::errc() || ptr != v.data() + v.size()) return 0;
   return id;
 }
 
@@ -81,48 +74,39 @@ Status WriteAll(int fd, std::string_view data) {
 
 }  // namespace
 
-FileSendService::FileSendService(std::map<int, ExportTarget> targets, Context ctx, int stdout_fd)
-    : targets_(std::move(targets)), ctx_(std::move(ctx)), stdout_fd_(stdout_fd) {
-  AddMethod(new grpc::internal::RpcServiceMethod(
-      kFileSendDiffCopy, grpc::internal::RpcMethod::BIDI_STREAMING,
-      new grpc::internal::BidiStreamingHandler<FileSendService, grpc::ByteBuffer, grpc::ByteBuffer>(
-          [](FileSendService* self, grpc::ServerContext* context, RawStream* stream) {
-            return self->DiffCopy(context, stream);
-          },
-          this)));
+void FileSendService::Register(rpc::Handlers& handlers) {
+  handlers[kFileSendDiffCopy] = [this](rpc::ServerCall& call) {
+    return session::ToWireStatus(DiffCopy(call));
+  };
 }
 
-grpc::Status FileSendService::DiffCopy(grpc::ServerContext* context, RawStream* stream) {
-  int id = ExporterId(context);
+Status FileSendService::DiffCopy(rpc::ServerCall& call) {
+  int id = ExporterId(call);
   auto it = targets_.find(id);
-  if (it == targets_.end()) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND, fmt::format("exporter {} not found", id));
-  }
-  if (!it->second.output_dir.empty()) return ReceiveDir(context, stream, it->second.output_dir);
-  return ReceiveFile(context, stream, it->second.output_file);
+  if (it == targets_.end()) return NotFound(fmt::format("exporter {} not found", id));
+  if (!it->second.output_dir.empty()) return ReceiveDir(call, it->second.output_dir);
+  return ReceiveFile(call, it->second.output_file);
 }
 
-grpc::Status FileSendService::ReceiveDir(grpc::ServerContext* context, RawStream* stream,
-                                         const std::string& dest) {
+Status FileSendService::ReceiveDir(rpc::ServerCall& call, const std::string& dest) {
   Status s = MkdirAll(dest, 0700);
-  if (!s.ok()) return session::ToGrpcStatus(s.Annotate("failed to create synctarget dest dir " + dest));
-  auto empty = IsEmptyDir(dest);
-  if (!empty.ok()) return session::ToGrpcStatus(empty.status());
+  if (!s.ok()) return s.Annotate("failed to create synctarget dest dir " + dest);
+  KILN_ASSIGN_OR_RETURN(bool empty, IsEmptyDir(dest));
 
   // fsutil::Receive mirrors its destination; buildctl merges into an existing directory, so a
   // non-empty dest receives into a fresh directory inside it first.
   std::string into = dest;
-  if (!*empty) {
+  if (!empty) {
     std::string tmpl = dest + "/.kiln-export-XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) {
-      return session::ToGrpcStatus(ErrnoStatus(errno, "create temporary directory in " + dest));
+      return ErrnoStatus(errno, "create temporary directory in " + dest);
     }
     into = tmpl;
   }
 
-  Context ctx = ctx_.Child();
-  auto on_cancel = ctx.OnCancel([context](const Status&) { context->TryCancel(); });
-  ByteBufferPacketStream packets(context, stream);
+  Context ctx = call.context();
+  auto on_cancel = ctx_.OnCancel([ctx](const Status& cause) { ctx.Cancel(cause); });
+  ServerPacketStream packets(call);
   fsutil::ReceiveOptions opts;
   opts.chown = false;
   fsutil::ReceiveStats stats;
@@ -134,29 +118,24 @@ grpc::Status FileSendService::ReceiveDir(grpc::ServerContext* context, RawStream
       RemoveTree(into).IgnoreError();  // the failed transfer's error is the one to report
     }
   }
-  return session::ToGrpcStatus(s);
+  return s;
 }
 
-grpc::Status FileSendService::ReceiveFile(grpc::ServerContext* context, RawStream* stream,
-                                          const std::string& dest) {
+Status FileSendService::ReceiveFile(rpc::ServerCall& call, const std::string& dest) {
   std::optional<AtomicFileWriter> file;
   if (dest != "-") {
-    auto w = AtomicFileWriter::Create(dest);
-    if (!w.ok()) return session::ToGrpcStatus(w.status());
-    file.emplace(std::move(*w));
+    KILN_ASSIGN_OR_RETURN(AtomicFileWriter w, AtomicFileWriter::Create(dest));
+    file.emplace(std::move(w));
   }
-  grpc::ByteBuffer buffer;
+  std::string bytes;
   moby::filesync::v1::BytesMessage msg;
-  while (stream->Read(&buffer)) {
-    grpc::Status ds =
-        grpc::SerializationTraits<moby::filesync::v1::BytesMessage>::Deserialize(&buffer, &msg);
-    if (!ds.ok()) return ds;
-    Status s = file ? file->Write(msg.data()) : WriteAll(stdout_fd_, msg.data());
-    if (!s.ok()) return session::ToGrpcStatus(s);
+  while (call.Read(&bytes)) {
+    if (!msg.ParseFromString(bytes)) return Internal("malformed export message");
+    KILN_RETURN_IF_ERROR(file ? file->Write(msg.data()) : WriteAll(stdout_fd_, msg.data()));
   }
-  if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled");
-  if (file) return session::ToGrpcStatus(file->Commit());
-  return grpc::Status::OK;
+  if (call.cancelled()) return Cancelled("export cancelled");
+  if (file) return file->Commit();
+  return Status::Ok();
 }
 
 }  // namespace kiln::client

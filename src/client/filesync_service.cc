@@ -3,8 +3,7 @@
 #include <fmt/format.h>
 
 #include "client/go_format.h"
-#include "client/grpc_packet_stream.h"
-#include "session/grpc_status.h"
+#include "client/session_packet_stream.h"
 #include "fsutil/sender.h"
 
 namespace kiln::client {
@@ -42,11 +41,9 @@ std::string QueryUnescape(std::string_view s) {
   return out;
 }
 
-HeaderMap DecodeHeaders(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) {
+HeaderMap DecodeHeaders(const rpc::Metadata& metadata) {
   HeaderMap raw;
-  for (const auto& [k, v] : metadata) {
-    raw[std::string(k.data(), k.size())].emplace_back(v.data(), v.size());
-  }
+  for (const auto& [k, v] : metadata) raw[k].push_back(v);
   HeaderMap out;
   for (const auto& [key, values] : raw) {
     bool encoded = false;
@@ -61,15 +58,14 @@ HeaderMap DecodeHeaders(const std::multimap<grpc::string_ref, grpc::string_ref>&
   return out;
 }
 
-grpc::Status ServeDiffCopy(const std::map<std::string, std::string>& dirs, const Context& base,
-                           grpc::ServerContext* context, fsutil::PacketStream& packets) {
-  HeaderMap headers = DecodeHeaders(context->client_metadata());
+Status ServeDiffCopy(const std::map<std::string, std::string>& dirs, const Context& base,
+                     const rpc::ServerCall& call, fsutil::PacketStream& packets) {
+  HeaderMap headers = DecodeHeaders(call.metadata());
   std::vector<std::string> names = Values(headers, "dir-name");
   std::string name = names.empty() ? "" : names.front();
   auto dir = dirs.find(name);
   if (dir == dirs.end()) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        fmt::format("no access allowed to dir {}", GoQuote(name)));
+    return NotFound(fmt::format("no access allowed to dir {}", GoQuote(name)));
   }
   fsutil::WalkOptions opts;
   opts.include_patterns = Values(headers, "include-patterns");
@@ -78,28 +74,29 @@ grpc::Status ServeDiffCopy(const std::map<std::string, std::string>& dirs, const
   opts.uid = 0;
   opts.gid = 0;
 
-  Context ctx = base.Child();
-  auto on_cancel = ctx.OnCancel([context](const Status&) { context->TryCancel(); });
+  // Cancelled with the session or the call.
+  Context ctx = call.context();
+  auto on_cancel = base.OnCancel([ctx](const Status& cause) { ctx.Cancel(cause); });
   fsutil::SendStats stats;
-  Status s = fsutil::Send(ctx, packets, dir->second, opts, &stats);
-  return session::ToGrpcStatus(s);
+  return fsutil::Send(ctx, packets, dir->second, opts, &stats);
 }
 
-grpc::Status FileSyncService::DiffCopy(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<::fsutil::types::Packet, ::fsutil::types::Packet>* stream) {
-  ServerPacketStream packets(context, stream);
-  return ServeDiffCopy(dirs_, ctx_, context, packets);
-}
-
-grpc::Status FileSyncBatchService::DiffCopyBatch(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<kiln::filesync::v1::PacketBatch, kiln::filesync::v1::PacketBatch>*
-        stream) {
-  ServerBatchTransport transport(context, stream);
-  // Destroyed before the handler returns: its writer thread must be done with `stream`.
-  fsutil::BatchingPacketStream packets(transport);
-  return ServeDiffCopy(dirs_, ctx_, context, packets);
+void FileSyncService::Register(rpc::Handlers& handlers) {
+  handlers[kFileSyncDiffCopy] = [this](rpc::ServerCall& call) {
+    ServerPacketStream packets(call);
+    return session::ToWireStatus(ServeDiffCopy(dirs_, ctx_, call, packets));
+  };
+  if (!batch_) return;
+  handlers[kFileSyncDiffCopyBatch] = [this](rpc::ServerCall& call) {
+    ServerBatchTransport transport(call);
+    Status s;
+    {
+      // Destroyed before the handler returns: its writer thread must be done with the call.
+      fsutil::BatchingPacketStream packets(transport);
+      s = ServeDiffCopy(dirs_, ctx_, call, packets);
+    }
+    return session::ToWireStatus(s);
+  };
 }
 
 }  // namespace kiln::client

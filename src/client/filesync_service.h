@@ -11,53 +11,39 @@
 #include <string>
 #include <vector>
 
-#include "filesync/filesync.grpc.pb.h"
+#include "client/session_handlers.h"
 #include "fsutil/packet_stream.h"
-#include "kiln/filesync.grpc.pb.h"
 #include "util/context.h"
 
 namespace kiln::client {
 
+inline constexpr char kFileSyncDiffCopy[] = "/moby.filesync.v1.FileSync/DiffCopy";
+inline constexpr char kFileSyncDiffCopyBatch[] = "/kiln.filesync.v1.FileSync/DiffCopyBatch";
+
 // The request headers, decoded: key -> values (in order), `-encoded` keys applied.
 using HeaderMap = std::map<std::string, std::vector<std::string>>;
-HeaderMap DecodeHeaders(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata);
+HeaderMap DecodeHeaders(const rpc::Metadata& metadata);
 
 // Go's url.QueryUnescape ('+' is a space); malformed escapes are left as they are.
 std::string QueryUnescape(std::string_view s);
 
 // Runs the fsutil sender for the --local dir a FileSync call names in its headers, over
 // `packets`. `dirs`: --local name -> host directory; `base` is cancelled when the session ends.
-grpc::Status ServeDiffCopy(const std::map<std::string, std::string>& dirs, const Context& base,
-                           grpc::ServerContext* context, fsutil::PacketStream& packets);
+Status ServeDiffCopy(const std::map<std::string, std::string>& dirs, const Context& base,
+                     const rpc::ServerCall& call, fsutil::PacketStream& packets);
 
-class FileSyncService final : public moby::filesync::v1::FileSync::Service {
+// FileSync.DiffCopy and, with `batch`, kiln's FileSync.DiffCopyBatch.
+class FileSyncService final : public SessionService {
  public:
   // `dirs`: --local name -> host directory. `ctx` is cancelled when the session ends.
-  FileSyncService(std::map<std::string, std::string> dirs, Context ctx)
-      : dirs_(std::move(dirs)), ctx_(std::move(ctx)) {}
-
-  grpc::Status DiffCopy(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<::fsutil::types::Packet, ::fsutil::types::Packet>* stream) override;
+  FileSyncService(std::map<std::string, std::string> dirs, Context ctx, bool batch)
+      : dirs_(std::move(dirs)), ctx_(std::move(ctx)), batch_(batch) {}
+  void Register(rpc::Handlers& handlers) override;
 
  private:
   const std::map<std::string, std::string> dirs_;
   const Context ctx_;
-};
-
-class FileSyncBatchService final : public kiln::filesync::v1::FileSync::Service {
- public:
-  FileSyncBatchService(std::map<std::string, std::string> dirs, Context ctx)
-      : dirs_(std::move(dirs)), ctx_(std::move(ctx)) {}
-
-  grpc::Status DiffCopyBatch(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<kiln::filesync::v1::PacketBatch, kiln::filesync::v1::PacketBatch>*
-          stream) override;
-
- private:
-  const std::map<std::string, std::string> dirs_;
-  const Context ctx_;
+  const bool batch_;
 };
 
 }  // namespace kiln::client

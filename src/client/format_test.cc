@@ -151,14 +151,12 @@ TEST(DefinitionTest, DotLocalNamesAndNoCache) {
 }
 
 TEST(FileSyncHeadersTest, DecodesEncodedValuesAndKeepsOrder) {
-  std::vector<std::pair<std::string, std::string>> raw = {
+  rpc::Metadata raw = {
       {"dir-name", "context"},         {"include-patterns", "caf%C3%A9"},
       {"include-patterns", "a+b%2Fc"}, {"include-patterns-encoded", "1"},
       {"exclude-patterns", "a+b"},
   };
-  std::multimap<grpc::string_ref, grpc::string_ref> md;
-  for (const auto& [k, v] : raw) md.emplace(grpc::string_ref(k), grpc::string_ref(v));
-  HeaderMap h = DecodeHeaders(md);
+  HeaderMap h = DecodeHeaders(raw);
   EXPECT_EQ(h.at("dir-name"), std::vector<std::string>{"context"});
   EXPECT_EQ(h.at("include-patterns"), (std::vector<std::string>{"caf\xc3\xa9", "a b/c"}));
   EXPECT_EQ(h.at("exclude-patterns"), std::vector<std::string>{"a+b"});  // not encoded

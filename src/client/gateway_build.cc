@@ -1,12 +1,11 @@
 #include "client/gateway_build.h"
 
-#include <grpcpp/client_context.h>
-
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "rpc/typed.h"
+#include "session/status_convert.h"
 #include "util/base64.h"
-#include "session/grpc_status.h"
 
 namespace kiln::client {
 
@@ -16,19 +15,21 @@ namespace gw = moby::buildkit::v1::frontend;
 
 constexpr auto kPingTimeout = std::chrono::seconds(15);
 
-// A ClientContext for one LLBBridge call of this build, cancelled with `ctx`.
-class CallContext {
- public:
-  CallContext(const Context& ctx, const std::string& ref) {
-    call_.AddMetadata("buildkit-controlapi-buildid", ref);
-    hook_ = ctx.OnCancel([this](const Status&) { call_.TryCancel(); });
-  }
-  grpc::ClientContext* get() { return &call_; }
+constexpr char kPingMethod[] = "/moby.buildkit.v1.frontend.LLBBridge/Ping";
+constexpr char kSolveMethod[] = "/moby.buildkit.v1.frontend.LLBBridge/Solve";
+constexpr char kReturnMethod[] = "/moby.buildkit.v1.frontend.LLBBridge/Return";
 
- private:
-  grpc::ClientContext call_;
-  Context::CallbackHandle hook_;
-};
+// One LLBBridge call of build `ref`, cancelled with `ctx`.
+template <class Response, class Request>
+Result<Response> BridgeCall(const Context& ctx, rpc::Connection& conn, const char* method,
+                            const std::string& ref, const Request& req) {
+  rpc::CallOptions opts;
+  opts.metadata = {{"buildkit-controlapi-buildid", ref}};
+  rpc::Unary<Response> call(conn, method, req, opts);
+  auto hook = ctx.OnCancel([&call](const Status&) { call.Cancel(); });
+  KILN_RETURN_IF_ERROR(session::FromWireStatus(call.Wait()));
+  return call.response();
+}
 
 bool HasCap(const gw::PongResponse& pong, const std::string& id) {
   for (const auto& cap : pong.frontendapicaps()) {
@@ -37,32 +38,32 @@ bool HasCap(const gw::PongResponse& pong, const std::string& id) {
   return false;
 }
 
-Status ReturnError(const Context& ctx, gw::LLBBridge::StubInterface* bridge, const std::string& ref,
+Status ReturnError(const Context& ctx, rpc::Connection& conn, const std::string& ref,
                    const Status& err) {
   gw::ReturnRequest req;
   *req.mutable_error() = session::ToRpcStatus(err);  // typed details go back too
-  gw::ReturnResponse resp;
-  CallContext call(ctx, ref);
-  return session::FromGrpcStatus(bridge->Return(call.get(), req, &resp));
+  return BridgeCall<gw::ReturnResponse>(ctx, conn, kReturnMethod, ref, req).status();
 }
 
 }  // namespace
 
-void PreparePing(grpc::ClientContext* cc, const std::string& ref) {
-  cc->AddMetadata("buildkit-controlapi-buildid", ref);
-  cc->set_deadline(std::chrono::system_clock::now() + kPingTimeout);
+rpc::CallOptions PingOptions(const std::string& ref) {
+  rpc::CallOptions opts;
+  opts.metadata = {{"buildkit-controlapi-buildid", ref}};
+  opts.deadline = rpc::Clock::now() + kPingTimeout;
+  return opts;
 }
 
-Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInterface* bridge,
+Result<GatewayResult> RunGatewayBuild(const Context& ctx, rpc::Connection& conn,
                                       const GatewayRequest& req) {
   gw::PongResponse pong;
   if (req.pong) {
     KILN_ASSIGN_OR_RETURN(pong, req.pong());
   } else {
-    grpc::ClientContext call;
-    PreparePing(&call, req.ref);
-    auto hook = ctx.OnCancel([&call](const Status&) { call.TryCancel(); });
-    KILN_RETURN_IF_ERROR(session::FromGrpcStatus(bridge->Ping(&call, gw::PingRequest(), &pong)));
+    rpc::Unary<gw::PongResponse> call(conn, kPingMethod, gw::PingRequest(), PingOptions(req.ref));
+    auto hook = ctx.OnCancel([&call](const Status&) { call.Cancel(); });
+    KILN_RETURN_IF_ERROR(session::FromWireStatus(call.Wait()));
+    pong = call.response();
   }
   // Without caps the daemon predates them: it expects the legacy inline return.
   bool use_return = HasCap(pong, "return");
@@ -76,18 +77,14 @@ Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInt
   sreq.set_allowresultarrayref(true);
   if (!use_return) sreq.set_exporterattr("{}");
 
-  gw::SolveResponse sresp;
-  Status solved;
-  {
-    CallContext call(ctx, req.ref);
-    solved = session::FromGrpcStatus(bridge->Solve(call.get(), sreq, &sresp));
-  }
-  if (!solved.ok()) {
-    if (use_return) ReturnError(ctx, bridge, req.ref, solved).IgnoreError();
-    return solved;
+  Result<gw::SolveResponse> sresp =
+      BridgeCall<gw::SolveResponse>(ctx, conn, kSolveMethod, req.ref, sreq);
+  if (!sresp.ok()) {
+    if (use_return) ReturnError(ctx, conn, req.ref, sresp.status()).IgnoreError();
+    return sresp.status();
   }
 
-  gw::Result result = sresp.result();
+  gw::Result result = sresp->result();
   GatewayResult out;
   for (const auto& [k, v] : result.metadata()) out.metadata[k] = v;
 
@@ -96,10 +93,9 @@ Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInt
     for (const auto& [k, v] : result.metadata()) attrs[k] = Base64Encode(v);
     sreq.set_final(true);
     sreq.set_exporterattr(attrs.dump());
-    gw::SolveResponse final_resp;
-    CallContext call(ctx, req.ref);
-    KILN_RETURN_IF_ERROR(
-        session::FromGrpcStatus(bridge->Solve(call.get(), sreq, &final_resp)).Annotate("failed to solve"));
+    KILN_RETURN_IF_ERROR(BridgeCall<gw::SolveResponse>(ctx, conn, kSolveMethod, req.ref, sreq)
+                             .status()
+                             .Annotate("failed to solve"));
     return out;
   }
 
@@ -115,9 +111,8 @@ Result<GatewayResult> RunGatewayBuild(const Context& ctx, gw::LLBBridge::StubInt
   }
   gw::ReturnRequest rreq;
   *rreq.mutable_result() = std::move(result);
-  gw::ReturnResponse rresp;
-  CallContext call(ctx, req.ref);
-  KILN_RETURN_IF_ERROR(session::FromGrpcStatus(bridge->Return(call.get(), rreq, &rresp)));
+  KILN_RETURN_IF_ERROR(
+      BridgeCall<gw::ReturnResponse>(ctx, conn, kReturnMethod, req.ref, rreq).status());
   return out;
 }
 

@@ -11,7 +11,8 @@
 #include <map>
 #include <string>
 
-#include "gateway/gateway.grpc.pb.h"
+#include "gateway/gateway.pb.h"
+#include "rpc/connection.h"
 #include "util/context.h"
 #include "util/status.h"
 
@@ -22,19 +23,18 @@ struct GatewayRequest {
   std::string frontend;
   std::map<std::string, std::string> frontend_opt;
   std::map<std::string, pb::Definition> frontend_inputs;
-  // The answer to a Ping sent earlier (see PreparePing); unset: RunGatewayBuild pings.
+  // The answer to a Ping sent earlier (see PingOptions); unset: RunGatewayBuild pings.
   std::function<Result<moby::buildkit::v1::frontend::PongResponse>()> pong;
 };
 
-// Sets the metadata and deadline of a Ping for build `ref` on `cc`.
-void PreparePing(grpc::ClientContext* cc, const std::string& ref);
+// The metadata and deadline of a Ping for build `ref`.
+rpc::CallOptions PingOptions(const std::string& ref);
 
 struct GatewayResult {
   std::map<std::string, std::string> metadata;  // Result.metadata (e.g. result.txt)
 };
 
-Result<GatewayResult> RunGatewayBuild(
-    const Context& ctx, moby::buildkit::v1::frontend::LLBBridge::StubInterface* bridge,
-    const GatewayRequest& req);
+Result<GatewayResult> RunGatewayBuild(const Context& ctx, rpc::Connection& conn,
+                                      const GatewayRequest& req);
 
 }  // namespace kiln::client

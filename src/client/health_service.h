@@ -3,18 +3,23 @@
 // seconds and closes the session after repeated failures (wire-protocol.md §4.2). Always
 // SERVING while the session runs. Thread-safe.
 
-#include "grpc/health/v1/health.grpc.pb.h"
+#include "client/session_handlers.h"
+#include "grpc/health/v1/health.pb.h"
 
 namespace kiln::client {
 
 inline constexpr char kHealthCheck[] = "/grpc.health.v1.Health/Check";
 
-class HealthService final : public grpc::health::v1::Health::Service {
+class HealthService final : public SessionService {
  public:
-  grpc::Status Check(grpc::ServerContext* context, const grpc::health::v1::HealthCheckRequest* req,
-                     grpc::health::v1::HealthCheckResponse* resp) override {
-    resp->set_status(grpc::health::v1::HealthCheckResponse::SERVING);
-    return grpc::Status::OK;
+  void Register(rpc::Handlers& handlers) override {
+    using grpc::health::v1::HealthCheckRequest;
+    using grpc::health::v1::HealthCheckResponse;
+    handlers[kHealthCheck] = UnaryHandler<HealthCheckRequest, HealthCheckResponse>(
+        [](rpc::ServerCall&, const HealthCheckRequest&, HealthCheckResponse* resp) {
+          resp->set_status(HealthCheckResponse::SERVING);
+          return Status::Ok();
+        });
   }
 };
 

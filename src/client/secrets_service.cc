@@ -8,8 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "session/grpc_status.h"
-
 namespace kiln::client {
 
 namespace {
@@ -74,17 +72,18 @@ Result<std::string> SecretStore::Get(const std::string& id) const {
   return ReadSecretFile(it->second.file_path);
 }
 
-grpc::Status SecretsService::GetSecret(grpc::ServerContext*,
-                                       const moby::buildkit::secrets::v1::GetSecretRequest* req,
-                                       moby::buildkit::secrets::v1::GetSecretResponse* resp) {
-  Result<std::string> v = store_.Get(req->id());
-  if (!v.ok()) return session::ToGrpcStatus(v.status());
-  if (v->size() > kMaxSecretSize) {
-    return grpc::Status(grpc::StatusCode::UNKNOWN,
-                        fmt::format("invalid secret size {}", v->size()));
-  }
-  resp->set_data(std::move(*v));
-  return grpc::Status::OK;
+void SecretsService::Register(rpc::Handlers& handlers) {
+  namespace sv = moby::buildkit::secrets::v1;
+  handlers[kSecretsGetSecret] = UnaryHandler<sv::GetSecretRequest, sv::GetSecretResponse>(
+      [this](rpc::ServerCall&, const sv::GetSecretRequest& req, sv::GetSecretResponse* resp) {
+        Result<std::string> v = store_.Get(req.id());
+        if (!v.ok()) return v.status();
+        if (v->size() > kMaxSecretSize) {
+          return Status(Code::kUnknown, fmt::format("invalid secret size {}", v->size()));
+        }
+        resp->set_data(std::move(*v));
+        return Status::Ok();
+      });
 }
 
 }  // namespace kiln::client

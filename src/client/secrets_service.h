@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "client/build_options.h"
-#include "secrets/secrets.grpc.pb.h"
+#include "client/session_handlers.h"
+#include "secrets/secrets.pb.h"
 
 namespace kiln::client {
 
@@ -33,12 +34,10 @@ class SecretStore {
   GetEnvFn getenv_;
 };
 
-class SecretsService final : public moby::buildkit::secrets::v1::Secrets::Service {
+class SecretsService final : public SessionService {
  public:
   explicit SecretsService(SecretStore store) : store_(std::move(store)) {}
-  grpc::Status GetSecret(grpc::ServerContext* context,
-                         const moby::buildkit::secrets::v1::GetSecretRequest* req,
-                         moby::buildkit::secrets::v1::GetSecretResponse* resp) override;
+  void Register(rpc::Handlers& handlers) override;
 
  private:
   const SecretStore store_;

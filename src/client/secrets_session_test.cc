@@ -105,7 +105,7 @@ class SecretsSessionTest : public ::testing::Test {
     ASSERT_NE(server_, nullptr);
     auto ch = Dial("unix://" + dir_ + "/d.sock");
     ASSERT_TRUE(ch.ok()) << ch.status().ToString();
-    control_ = bk::Control::NewStub(*ch);
+    conn_ = std::move(*ch);
   }
   void TearDown() override {
     for (auto& s : sessions_) s->Close().IgnoreError();
@@ -120,7 +120,7 @@ class SecretsSessionTest : public ::testing::Test {
 
   std::string StartSession(SessionConfig cfg) {
     cfg.serve_auth = false;
-    auto s = Session::Start(control_.get(), std::move(cfg));
+    auto s = Session::Start(*conn_, std::move(cfg));
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     if (!s.ok()) return "";
     sessions_.push_back(std::move(*s));
@@ -153,7 +153,7 @@ class SecretsSessionTest : public ::testing::Test {
   session::Manager manager_;
   std::unique_ptr<testing::SessionOnlyControl> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<bk::Control::Stub> control_;
+  std::unique_ptr<rpc::Connection> conn_;
   std::vector<std::unique_ptr<Session>> sessions_;
   pid_t agent_pid_ = -1;
 };

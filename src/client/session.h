@@ -2,35 +2,32 @@
 // The client side of a BuildKit session (wire-protocol.md §4.1-4.2, §7.3 mirrored).
 //
 // Start opens Control/Session with the session headers (uuid, shared key, name and one
-// x-docker-expose-session-grpc-method per served method) and pumps the stream's bytes through
-// one end of a socketpair; a grpc::Server without listening ports serves the other end
-// (AddInsecureChannelFromFd, after making it non-blocking), so the daemon is the HTTP/2 client
-// of kilnctl inside the tunnel. Served: grpc.health.v1.Health, FileSync.DiffCopy (and kiln's
-// FileSync.DiffCopyBatch unless turned off) when there are --local dirs, FileSend.DiffCopy when
-// an --output is written by the client, containerd's Content (content_service.h) when an
-// --output is an OCI layout directory (tar=false), Auth.Credentials (registry credentials from
-// docker's config, auth_service.h) always, as buildctl does, Secrets.GetSecret with --secret
-// (secrets_service.h) and SSH.CheckAgent and ForwardAgent with --ssh (ssh_service.h).
+// x-docker-expose-session-grpc-method per served method) as a tunnel of kiln's transport
+// (rpc::Connection::StartTunnel): the stream's messages carry an HTTP/2 connection in which the
+// daemon is the client and kilnctl serves, on the same connection and thread as its own calls.
+// Served: grpc.health.v1.Health, FileSync.DiffCopy (and kiln's FileSync.DiffCopyBatch unless
+// turned off) when there are --local dirs, FileSend.DiffCopy when an --output is written by the
+// client, containerd's Content (content_service.h) when an --output is an OCI layout directory
+// (tar=false), Auth.Credentials (registry credentials from docker's config, auth_service.h)
+// always, as buildctl does, Secrets.GetSecret with --secret (secrets_service.h) and
+// SSH.CheckAgent and ForwardAgent with --ssh (ssh_service.h).
 //
-// Close ends the session when the build is over: it half-closes the stream (WritesDone) and
-// cancels it at once (buildctl waits for the daemon to end it, a round trip that changes
-// nothing once Solve has returned), then stops the server.
+// Close ends the session when the build is over: it half-closes the stream and resets it at
+// once (buildctl waits for the daemon to end it, a round trip that changes nothing once Solve
+// has returned), then waits for the served calls' handlers.
 // Thread-safe; Close and Abort may race with each other.
-
-#include <grpcpp/client_context.h>
-#include <grpcpp/server.h>
 
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "client/filesend_service.h"
+#include "client/filesync_service.h"
 #include "client/secrets_service.h"
-#include "control/control.grpc.pb.h"
+#include "rpc/connection.h"
 #include "util/context.h"
 #include "util/status.h"
 
@@ -59,15 +56,11 @@ struct SessionConfig {
   bool batch_sync = true;
 };
 
-inline constexpr char kFileSyncDiffCopy[] = "/moby.filesync.v1.FileSync/DiffCopy";
-inline constexpr char kFileSyncDiffCopyBatch[] = "/kiln.filesync.v1.FileSync/DiffCopyBatch";
-
 class Session {
  public:
-  static Result<std::unique_ptr<Session>> Start(moby::buildkit::v1::Control::StubInterface* control,
-                                                SessionConfig config);
+  static Result<std::unique_ptr<Session>> Start(rpc::Connection& conn, SessionConfig config);
 
-  Session(const Session&) = delete;  // owns threads and a server bound to `this`
+  Session(const Session&) = delete;  // its services are bound to `this`
   Session& operator=(const Session&) = delete;
   ~Session();
 
@@ -82,29 +75,19 @@ class Session {
   void Abort();
   // For a process about to exit once its build is over: `s` is kept, open, until the process
   // ends, which ends the stream for the daemon as a closed connection. Closing would wait a
-  // round trip and for the session's threads and server to stop (milliseconds, where a cached
-  // build takes tens). Nothing is lost: every transfer of the build has ended by then.
+  // round trip and for the served calls' handlers to stop. Nothing is lost: every transfer of the
+  // build has ended by then.
   static void EndWithProcess(std::unique_ptr<Session> s);
 
  private:
   Session() = default;
-  Status Init(moby::buildkit::v1::Control::StubInterface* control, SessionConfig config);
-  void PumpIn();   // stream -> socket
-  void PumpOut();  // socket -> stream
+  Status Init(rpc::Connection& conn, SessionConfig config);
 
   std::string id_;
   std::vector<std::string> methods_;
   Context ctx_ = Context::Background().Child();  // cancelled when transfers must stop
-  std::vector<std::unique_ptr<grpc::Service>> services_;
-  std::unique_ptr<grpc::Server> server_;
-  grpc::ClientContext client_ctx_;
-  std::unique_ptr<grpc::ClientReaderWriterInterface<moby::buildkit::v1::BytesMessage,
-                                                    moby::buildkit::v1::BytesMessage>>
-      stream_;
-  int pump_fd_ = -1;  // our end of the socketpair
-  int wake_fd_ = -1;  // eventfd that stops PumpOut
-  std::thread in_thread_;
-  std::thread out_thread_;
+  std::vector<std::unique_ptr<SessionService>> services_;
+  std::unique_ptr<rpc::Tunnel> tunnel_;
 
   std::mutex mu_;
   bool closed_ = false;   // guarded by mu_

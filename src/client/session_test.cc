@@ -53,14 +53,12 @@ class SessionTest : public ::testing::Test {
     daemon_ = std::make_unique<testing::FakeDaemon>(root_, root_ + "/pulled");
     ASSERT_TRUE(daemon_->Start().ok());
     auto channel = Dial(daemon_->address());
-    ASSERT_TRUE(channel.ok());
-    control_ = bk::Control::NewStub(*channel);
-    bridge_ = bk::frontend::LLBBridge::NewStub(*channel);
+    ASSERT_TRUE(channel.ok()) << channel.status().ToString();
+    conn_ = std::move(*channel);
   }
 
   void TearDown() override {
-    control_.reset();
-    bridge_.reset();
+    conn_.reset();
     daemon_.reset();
     RemoveTree(root_).IgnoreError();
   }
@@ -80,14 +78,12 @@ class SessionTest : public ::testing::Test {
 
   Result<BuildResponse> RunBuild(const BuildRequest& req,
                                  const Context& ctx = Context::Background()) {
-    return Build(ctx, control_.get(), bridge_.get(), req,
-                 [this](const bk::StatusResponse& s) { statuses_.push_back(s); });
+    return Build(ctx, *conn_, req, [this](const bk::StatusResponse& s) { statuses_.push_back(s); });
   }
 
   std::string root_;
   std::unique_ptr<testing::FakeDaemon> daemon_;
-  std::unique_ptr<bk::Control::Stub> control_;
-  std::unique_ptr<bk::frontend::LLBBridge::Stub> bridge_;
+  std::unique_ptr<rpc::Connection> conn_;
   std::vector<bk::StatusResponse> statuses_;
 };
 

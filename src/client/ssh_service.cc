@@ -96,42 +96,38 @@ Result<std::map<std::string, std::string>> ResolveSSHAgents(
   return out;
 }
 
-grpc::Status SSHService::CheckAgent(grpc::ServerContext*, const sf::CheckAgentRequest* req,
-                                    sf::CheckAgentResponse*) {
-  const std::string id = req->id().empty() ? kDefaultID : req->id();
-  if (!agents_.contains(id)) {
-    return grpc::Status(grpc::StatusCode::UNKNOWN, "unset ssh forward key " + id);
-  }
-  return grpc::Status::OK;
+void SSHService::Register(rpc::Handlers& handlers) {
+  handlers[kSSHCheckAgent] = UnaryHandler<sf::CheckAgentRequest, sf::CheckAgentResponse>(
+      [this](rpc::ServerCall&, const sf::CheckAgentRequest& req, sf::CheckAgentResponse*) {
+        const std::string id = req.id().empty() ? kDefaultID : req.id();
+        if (!agents_.contains(id)) return Status(Code::kUnknown, "unset ssh forward key " + id);
+        return Status::Ok();
+      });
+  handlers[kSSHForwardAgent] = StreamHandler<sf::BytesMessage, sf::BytesMessage>(
+      [this](ServerStream<sf::BytesMessage, sf::BytesMessage>& stream) {
+        return ForwardAgent(stream);
+      });
 }
 
-grpc::Status SSHService::ForwardAgent(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<sf::BytesMessage, sf::BytesMessage>* stream) {
-  std::string id = kDefaultID;
-  auto md = context->client_metadata().find("buildkit.ssh.id");
-  if (md != context->client_metadata().end() && !md->second.empty()) {
-    id.assign(md->second.data(), md->second.size());
-  }
+Status SSHService::ForwardAgent(ServerStream<sf::BytesMessage, sf::BytesMessage>& stream) {
+  std::string id = RequestHeader(stream.call(), "buildkit.ssh.id");
+  if (id.empty()) id = kDefaultID;
   auto it = agents_.find(id);
-  if (it == agents_.end()) {
-    return grpc::Status(grpc::StatusCode::UNKNOWN, "unset ssh forward key " + id);
-  }
+  if (it == agents_.end()) return Status(Code::kUnknown, "unset ssh forward key " + id);
   Result<int> agent = DialUnix(it->second);
   if (!agent.ok()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "failed to connect to " + it->second + ": " + agent.status().message());
+    return Unavailable("failed to connect to " + it->second + ": " + agent.status().message());
   }
   // Requests are served one at a time, so a refused one is answered in order.
   std::string pending;
   sf::BytesMessage in;
-  grpc::Status result = grpc::Status::OK;
-  while (result.ok() && stream->Read(&in)) {
+  Status result;
+  while (result.ok() && stream.Read(&in)) {
     pending += in.data();
     while (pending.size() >= 4) {
       uint32_t len = BigEndian32(pending.data());
       if (len > kMaxAgentMessage) {
-        result = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ssh agent request too large");
+        result = InvalidArgument("ssh agent request too large");
         break;
       }
       if (pending.size() < 4 + static_cast<size_t>(len)) break;
@@ -144,15 +140,15 @@ grpc::Status SSHService::ForwardAgent(
                                          ? ReadFrame(*agent)
                                          : Unavailable("the ssh agent closed the connection");
         if (!answer.ok()) {
-          result = grpc::Status(grpc::StatusCode::UNAVAILABLE, answer.status().message());
+          result = Unavailable(answer.status().message());
           break;
         }
         out.set_data(std::move(*answer));
       } else {
         out.set_data(std::string("\0\0\0\1", 4) + static_cast<char>(kAgentFailure));
       }
-      if (!stream->Write(out)) {
-        result = grpc::Status(grpc::StatusCode::CANCELLED, "the daemon closed the stream");
+      if (!stream.Write(out)) {
+        result = Cancelled("the daemon closed the stream");
         break;
       }
     }

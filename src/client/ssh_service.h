@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "client/build_options.h"
-#include "sshforward/ssh.grpc.pb.h"
+#include "client/session_handlers.h"
+#include "sshforward/ssh.pb.h"
 
 namespace kiln::client {
 
@@ -26,18 +27,15 @@ inline constexpr char kSSHForwardAgent[] = "/moby.sshforward.v1.SSH/ForwardAgent
 Result<std::map<std::string, std::string>> ResolveSSHAgents(
     const std::vector<SSHAgentConfig>& configs, const GetEnvFn& getenv);
 
-class SSHService final : public moby::sshforward::v1::SSH::Service {
+class SSHService final : public SessionService {
  public:
   explicit SSHService(std::map<std::string, std::string> agents) : agents_(std::move(agents)) {}
-  grpc::Status CheckAgent(grpc::ServerContext* context,
-                          const moby::sshforward::v1::CheckAgentRequest* req,
-                          moby::sshforward::v1::CheckAgentResponse* resp) override;
-  grpc::Status ForwardAgent(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<moby::sshforward::v1::BytesMessage,
-                               moby::sshforward::v1::BytesMessage>* stream) override;
+  void Register(rpc::Handlers& handlers) override;
 
  private:
+  Status ForwardAgent(
+      ServerStream<moby::sshforward::v1::BytesMessage, moby::sshforward::v1::BytesMessage>& stream);
+
   const std::map<std::string, std::string> agents_;
 };
 

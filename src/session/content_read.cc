@@ -40,8 +40,6 @@ Status CallError(const Context& ctx, Session& s, const grpc::Status& gs, const s
 
 }  // namespace
 
-std::string OCILayoutStoreId(const std::string& name) { return "oci:" + name; }
-
 Result<int64_t> ClientBlobSize(const Context& ctx, Session& s, const std::string& store_id,
                                const Digest& digest) {
   KILN_RETURN_IF_ERROR(CheckServes(s, kContentInfoMethod));

@@ -22,7 +22,7 @@ inline constexpr char kContentInfoMethod[] = "/containerd.services.content.v1.Co
 inline constexpr char kContentReadMethod[] = "/containerd.services.content.v1.Content/Read";
 
 // The store id BuildKit gives a client OCI layout named `name` ("oci:<name>").
-std::string OCILayoutStoreId(const std::string& name);
+inline std::string OCILayoutStoreId(const std::string& name) { return "oci:" + name; }
 
 // The size of blob `digest` in the client's store `store_id`. FailedPrecondition when the
 // session serves no content store; the client's NotFound ("content <digest>: not found",

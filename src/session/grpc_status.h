@@ -1,20 +1,15 @@
 #pragma once
-// kiln::Status <-> grpc::Status and google.rpc.Status, at every gRPC edge (daemon, client,
-// session). Codes are numbered alike, so code and message cross unchanged (conventions.md);
-// typed details (the failing vertex, source lines of a Dockerfile) travel in the status details
-// in BuildKit's form (util/error_details.h), so BuildKit's clients show them too. Stateless.
+// kiln::Status <-> grpc::Status, at the gRPC C++ edges (the daemon, the session manager). Codes
+// and messages cross unchanged; typed details go in the status details as status_convert.h
+// encodes them. Stateless.
 
 #include <grpcpp/support/status.h>
 
-#include "google/rpc/status.pb.h"
-#include "util/status.h"
+#include "session/status_convert.h"
 
 namespace kiln::session {
 
 grpc::Status ToGrpcStatus(const Status& s);
 Status FromGrpcStatus(const grpc::Status& s);
-
-google::rpc::Status ToRpcStatus(const Status& s);
-Status FromRpcStatus(const google::rpc::Status& s);
 
 }  // namespace kiln::session

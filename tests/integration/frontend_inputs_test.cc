@@ -43,10 +43,8 @@ class FrontendInputsTest : public ::testing::TestWithParam<bool> {
   }
 
   Result<client::BuildResponse> Build(client::BuildRequest req) {
-    KILN_ASSIGN_OR_RETURN(auto channel, client::Dial(daemon_.addr()));
-    auto control = moby::buildkit::v1::Control::NewStub(channel);
-    auto bridge = moby::buildkit::v1::frontend::LLBBridge::NewStub(channel);
-    return client::Build(Context::Background(), control.get(), bridge.get(), req, nullptr);
+    KILN_ASSIGN_OR_RETURN(auto conn, client::Dial(daemon_.addr()));
+    return client::Build(Context::Background(), *conn, req, nullptr);
   }
 
   client::BuildRequest Request(const std::string& dockerfile) {

@@ -133,10 +133,8 @@ int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
   // kilnctl exits right after the build; a private kilnd, stopped first, must not wait for the
   // session to end.
   req->session_ends_with_process = conn->embedded == nullptr;
-  auto control = moby::buildkit::v1::Control::NewStub(conn->channel);
-  auto bridge = moby::buildkit::v1::frontend::LLBBridge::NewStub(conn->channel);
   client::WarningsSummary warnings;
-  auto resp = client::Build(RootContext(), control.get(), bridge.get(), *req,
+  auto resp = client::Build(RootContext(), *conn->rpc, *req,
                             [d = display->get(), &warnings](const auto& s) {
                               warnings.Add(s);
                               d->Update(s);
@@ -159,8 +157,11 @@ int RunBuild(const GlobalOptions& g, const BuildFlags& f) {
     exit_code = PrintSubrequestResult(resp->frontend_metadata);
   }
   if (conn->embedded) {
+    conn->rpc.reset();
     Status stop = conn->embedded->Stop();
     if (st.ok() && !stop.ok()) st = stop;
+  } else {
+    KeepUntilExit(std::move(conn->rpc));
   }
   if (!st.ok()) return ReportError(st);
   return exit_code;

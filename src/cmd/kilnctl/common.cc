@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "client/connection.h"
 #include "util/error_details.h"
@@ -73,8 +75,16 @@ Result<Connection> Connect(const GlobalOptions& g, bool allow_embedded) {
     address = conn.embedded->address();
     log::Debug("started a private kilnd on {} (root {})", address, conn.embedded->root());
   }
-  KILN_ASSIGN_OR_RETURN(conn.channel, client::Dial(address));
+  KILN_ASSIGN_OR_RETURN(conn.rpc, client::Dial(address));
   return conn;
+}
+
+void KeepUntilExit(std::unique_ptr<rpc::Connection> conn) {
+  // Reachable from a global, so a leak checker at exit does not report it.
+  static auto* const kept = new std::vector<std::unique_ptr<rpc::Connection>>;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  kept->push_back(std::move(conn));
 }
 
 int ReportError(const Status& s) {

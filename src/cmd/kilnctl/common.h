@@ -3,12 +3,11 @@
 // embedded private daemon for `build`), the process-wide cancellation context wired to
 // SIGINT/SIGTERM, and buildctl's error convention ("error: <message>" on stderr, exit 1).
 
-#include <grpcpp/channel.h>
-
 #include <memory>
 #include <string>
 
 #include "client/embedded_daemon.h"
+#include "rpc/connection.h"
 #include "util/context.h"
 #include "util/status.h"
 
@@ -25,13 +24,17 @@ void InstallSignalHandling();
 const Context& RootContext();
 
 struct Connection {
-  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<rpc::Connection> rpc;
   std::unique_ptr<client::EmbeddedDaemon> embedded;  // set when a private kilnd was started
 };
 
 // Connects to the daemon the global flags name. With `allow_embedded`, no explicit address and
 // nothing answering on the default socket, starts a private kilnd first.
 Result<Connection> Connect(const GlobalOptions& g, bool allow_embedded);
+
+// Keeps `conn` open until the process exits: closing it would reset its calls and wait for its
+// thread, which an exiting process need not do (the daemon sees the connection close).
+void KeepUntilExit(std::unique_ptr<rpc::Connection> conn);
 
 // Prints "error: <message>" to stderr and returns the exit code (1).
 int ReportError(const Status& s);

@@ -1,11 +1,10 @@
 // kilnctl debug workers: Control.ListWorkers as a table (or --verbose blocks).
 
-#include <grpcpp/client_context.h>
-
-#include "session/grpc_status.h"
 #include "client/workers_format.h"
 #include "cmd/kilnctl/commands.h"
-#include "control/control.grpc.pb.h"
+#include "control/control.pb.h"
+#include "rpc/typed.h"
+#include "session/status_convert.h"
 
 namespace kiln::kilnctl {
 
@@ -19,15 +18,14 @@ struct WorkersFlags {
 int RunWorkers(const GlobalOptions& g, const WorkersFlags& f) {
   auto conn = Connect(g, /*allow_embedded=*/false);
   if (!conn.ok()) return ReportError(conn.status());
-  auto control = moby::buildkit::v1::Control::NewStub(conn->channel);
-  grpc::ClientContext call;
-  auto hook = RootContext().OnCancel([&call](const Status&) { call.TryCancel(); });
   moby::buildkit::v1::ListWorkersRequest req;
   for (const std::string& filter : f.filters) req.add_filter(filter);
-  moby::buildkit::v1::ListWorkersResponse resp;
-  Status s = session::FromGrpcStatus(control->ListWorkers(&call, req, &resp));
+  rpc::Unary<moby::buildkit::v1::ListWorkersResponse> call(
+      *conn->rpc, "/moby.buildkit.v1.Control/ListWorkers", req);
+  auto hook = RootContext().OnCancel([&call](const Status&) { call.Cancel(); });
+  Status s = session::FromWireStatus(call.Wait());
   if (!s.ok()) return ReportError(s.Annotate("failed to list workers"));
-  PrintStdout(client::FormatWorkers(resp, f.verbose));
+  PrintStdout(client::FormatWorkers(call.response(), f.verbose));
   return 0;
 }
 

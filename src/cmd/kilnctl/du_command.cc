@@ -1,14 +1,13 @@
 // kilnctl du: Control.DiskUsage printed as buildctl du prints it.
 
-#include <grpcpp/client_context.h>
-
 #include <chrono>
 
-#include "session/grpc_status.h"
 #include "client/progress_trace.h"
 #include "client/usage_format.h"
 #include "cmd/kilnctl/commands.h"
-#include "control/control.grpc.pb.h"
+#include "control/control.pb.h"
+#include "rpc/typed.h"
+#include "session/status_convert.h"
 
 namespace kiln::kilnctl {
 
@@ -22,14 +21,14 @@ struct DuFlags {
 int RunDiskUsage(const GlobalOptions& g, const DuFlags& f) {
   auto conn = Connect(g, /*allow_embedded=*/false);
   if (!conn.ok()) return ReportError(conn.status());
-  auto control = moby::buildkit::v1::Control::NewStub(conn->channel);
-  grpc::ClientContext call;
-  auto hook = RootContext().OnCancel([&call](const Status&) { call.TryCancel(); });
   moby::buildkit::v1::DiskUsageRequest req;
   for (const std::string& filter : f.filters) req.add_filter(filter);
-  moby::buildkit::v1::DiskUsageResponse resp;
-  Status s = session::FromGrpcStatus(control->DiskUsage(&call, req, &resp));
+  rpc::Unary<moby::buildkit::v1::DiskUsageResponse> call(
+      *conn->rpc, "/moby.buildkit.v1.Control/DiskUsage", req);
+  auto hook = RootContext().OnCancel([&call](const Status&) { call.Cancel(); });
+  Status s = session::FromWireStatus(call.Wait());
   if (!s.ok()) return ReportError(s.Annotate("failed to call diskusage"));
+  const moby::buildkit::v1::DiskUsageResponse& resp = call.response();
 
   std::vector<moby::buildkit::v1::UsageRecord> records(resp.record().begin(), resp.record().end());
   client::SortUsage(&records);

@@ -1,8 +1,5 @@
 // kilnctl: the command-line client of kilnd, with buildctl's commands, flags and output.
 
-#include <absl/synchronization/mutex.h>
-#include <grpc/grpc.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -35,13 +32,6 @@ namespace {
 int main(int argc, char** argv) {
   using namespace kiln::kilnctl;
   InstallSignalHandling();
-  // gRPC's locks are abseil mutexes, and Debian's abseil checks every lock order for cycles
-  // (a graph update per acquisition): a few percent of the daemon's CPU on cached builds.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // One gRPC library reference held until exit: gRPC's library-wide shutdown (when the last
-  // channel or server goes) joins executor threads that can sit in a poll for up to 10 s after a
-  // session (gRPC 1.51), which made kilnctl linger after a build or a Ctrl-C now and then.
-  grpc_init();
 
   CLI::App app{"kilnctl: build utility for kilnd (buildctl-compatible)"};
   app.name("kilnctl");

@@ -2,15 +2,15 @@
 // "Total: <size>", as buildctl prune does.
 
 #include <fmt/format.h>
-#include <grpcpp/client_context.h>
 
 #include "client/go_format.h"
-#include "session/grpc_status.h"
 #include "client/progress_trace.h"
 #include "client/tabwriter.h"
 #include "client/usage_format.h"
 #include "cmd/kilnctl/commands.h"
-#include "control/control.grpc.pb.h"
+#include "control/control.pb.h"
+#include "rpc/typed.h"
+#include "session/status_convert.h"
 
 namespace kiln::kilnctl {
 
@@ -44,17 +44,19 @@ int RunPrune(const GlobalOptions& g, const PruneFlags& f) {
 
   auto conn = Connect(g, /*allow_embedded=*/false);
   if (!conn.ok()) return ReportError(conn.status());
-  auto control = moby::buildkit::v1::Control::NewStub(conn->channel);
-  grpc::ClientContext call;
-  auto hook = RootContext().OnCancel([&call](const Status&) { call.TryCancel(); });
-  auto reader = control->Prune(&call, req);
+  std::string bytes;
+  req.SerializeToString(&bytes);
+  std::unique_ptr<rpc::Call> call =
+      conn->rpc->StartCall("/moby.buildkit.v1.Control/Prune", {}, bytes);
+  auto hook = RootContext().OnCancel([&call](const Status&) { call->Cancel(); });
+  rpc::RpcStatus parse_error;
 
   client::TabWriter tw;
   bool first = true;
   int64_t total = 0;
   int64_t now = client::progress::SystemNow();
   moby::buildkit::v1::UsageRecord r;
-  while (reader->Read(&r)) {
+  while (rpc::ReadMessage(*call, &r, &parse_error)) {
     total += r.size();
     if (f.verbose) {
       tw.Write(client::UsageVerbose(r, now));
@@ -69,7 +71,8 @@ int RunPrune(const GlobalOptions& g, const PruneFlags& f) {
     // Printed as it arrives; the header stays aligned because the ID column is fixed-width.
     PrintStdout(tw.Flush());
   }
-  Status s = session::FromGrpcStatus(reader->Finish());
+  rpc::RpcStatus fin = call->Finish();
+  Status s = session::FromWireStatus(parse_error.ok() ? fin : parse_error);
   if (!s.ok()) return ReportError(s.Annotate("failed to call prune"));
   PrintStdout(client::PruneTotal(total));
   return 0;
