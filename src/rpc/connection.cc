@@ -92,6 +92,9 @@ struct HandlerThread {
 };
 
 struct Inner {
+  ~Inner() {
+    if (session != nullptr) nghttp2_session_del(session);
+  }
   Side side;
   nghttp2_session* session = nullptr;
   Handlers handlers;
@@ -274,9 +277,6 @@ bool ForEachBytesField(std::string_view msg, const std::function<bool(std::strin
 
 Core::~Core() {
   if (session_ != nullptr) nghttp2_session_del(session_);
-  for (auto& in : tunnels_) {
-    if (in->session != nullptr) nghttp2_session_del(in->session);
-  }
   if (fd_ >= 0) close(fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
@@ -831,8 +831,13 @@ int Core::OnFrameRecv(nghttp2_session* s, const nghttp2_frame* f, void* ud) {
 int Core::OnDataChunk(nghttp2_session* s, uint8_t /*flags*/, int32_t id, const uint8_t* data,
                       size_t len, void* ud) {
   auto* st = static_cast<Stream*>(nghttp2_session_get_stream_user_data(s, id));
-  if (st == nullptr || st->done) return 0;
   auto* side = static_cast<Side*>(ud);
+  if (st == nullptr || st->done) {
+    // Nobody will read it: give it back to the peer's window at once (the inner sessions
+    // open their windows only as data is consumed).
+    if (side->inner != nullptr) nghttp2_session_consume(s, id, len);
+    return 0;
+  }
   if (st->tunnel) {
     std::deque<std::string> msgs;
     bool ok = st->reader.Feed(data, len, msgs);
