@@ -15,6 +15,7 @@
 #include "client/auth_service.h"
 #include "client/connection.h"
 #include "client/session.h"
+#include "client/testing/fake_daemon.h"
 #include "client/testing/session_only_control.h"
 #include "client/tree_merge.h"
 #include "control/control.grpc.pb.h"
@@ -32,6 +33,7 @@ using ::testing::HasSubstr;
 class AuthSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::HoldGrpc();
     char tmpl[] = "/tmp/kiln-authsession-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;

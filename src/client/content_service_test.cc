@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "client/testing/fake_daemon.h"
 #include "client/tree_merge.h"
 #include "content/content.grpc.pb.h"
 
@@ -58,6 +59,7 @@ cpb::WriteContentRequest Req(cpb::WriteAction action, int64_t offset = 0, std::s
 class ContentServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::HoldGrpc();
     char tmpl[] = "/tmp/kiln-content-svc-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     root_ = tmpl;

@@ -17,6 +17,7 @@
 #include "client/connection.h"
 #include "client/content_service.h"
 #include "client/session.h"
+#include "client/testing/fake_daemon.h"
 #include "client/testing/session_only_control.h"
 #include "client/tree_merge.h"
 #include "content/testing/temp_store.h"
@@ -46,6 +47,7 @@ std::string RandomBytes(size_t n, unsigned seed) {
 class ContentSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::HoldGrpc();
     char tmpl[] = "/tmp/kiln-contentsession-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;

@@ -13,9 +13,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "util/base64.h"
 #include "client/credential_helper.h"
 #include "client/tree_merge.h"
+#include "util/base64.h"
 
 namespace kiln::client {
 namespace {

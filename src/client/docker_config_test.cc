@@ -11,8 +11,8 @@
 #include <fstream>
 #include <map>
 
-#include "util/base64.h"
 #include "client/tree_merge.h"
+#include "util/base64.h"
 
 namespace kiln::client {
 namespace {

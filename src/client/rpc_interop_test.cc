@@ -3,7 +3,6 @@
 // ways (flow control), deadlines, cancellation seen by the server, a server that goes away.
 
 #include <gmock/gmock.h>
-#include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <thread>
 
 #include "client/connection.h"
+#include "client/testing/fake_daemon.h"
 #include "control/control.grpc.pb.h"
 #include "rpc/typed.h"
 #include "session/grpc_status.h"
@@ -100,10 +100,7 @@ class TestControl final : public bk::Control::Service {
 class RpcInteropTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // Held until the test binary exits: gRPC's library-wide shutdown, when a test's server is
-    // the last gRPC object, can wait ~10 s for its executor threads (gRPC 1.51).
-    static const bool grpc_held = (grpc_init(), true);
-    (void)grpc_held;
+    testing::HoldGrpc();
     char tmpl[] = "/tmp/kiln-rpc-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;

@@ -22,6 +22,7 @@
 #include "client/secrets_service.h"
 #include "client/session.h"
 #include "client/ssh_service.h"
+#include "client/testing/fake_daemon.h"
 #include "client/testing/session_only_control.h"
 #include "session/secrets.h"
 #include "session/ssh_forward.h"
@@ -94,6 +95,7 @@ uint32_t IdentityCount(const std::string& answer) {
 class SecretsSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::HoldGrpc();
     char tmpl[] = "/tmp/kiln-secretsession-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;

@@ -22,23 +22,23 @@ Result<bool> ReadMessage(rpc::ServerCall& call, std::string& buf, Message* msg) 
 }  // namespace
 
 Status ServerPacketStream::Send(const fsutil::Packet& packet) {
-  packet.SerializeToString(&buf_);
-  if (!call_.Write(buf_)) return StreamBroken(call_);
+  packet.SerializeToString(&send_buf_);
+  if (!call_.Write(send_buf_)) return StreamBroken(call_);
   return Status::Ok();
 }
 
 Result<bool> ServerPacketStream::Recv(fsutil::Packet* packet) {
-  return ReadMessage(call_, buf_, packet);
+  return ReadMessage(call_, recv_buf_, packet);
 }
 
 Status ServerBatchTransport::Write(const fsutil::PacketBatch& batch) {
-  batch.SerializeToString(&buf_);
-  if (!call_.Write(buf_)) return StreamBroken(call_);
+  batch.SerializeToString(&send_buf_);
+  if (!call_.Write(send_buf_)) return StreamBroken(call_);
   return Status::Ok();
 }
 
 Result<bool> ServerBatchTransport::Read(fsutil::PacketBatch* batch) {
-  return ReadMessage(call_, buf_, batch);
+  return ReadMessage(call_, recv_buf_, batch);
 }
 
 }  // namespace kiln::client

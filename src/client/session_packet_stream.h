@@ -24,7 +24,8 @@ class ServerPacketStream : public fsutil::PacketStream {
 
  private:
   rpc::ServerCall& call_;
-  std::string buf_;
+  std::string send_buf_;  // the sender's and the receiver's: they run on different threads
+  std::string recv_buf_;
 };
 
 class ServerBatchTransport : public fsutil::BatchTransport {
@@ -38,7 +39,8 @@ class ServerBatchTransport : public fsutil::BatchTransport {
 
  private:
   rpc::ServerCall& call_;
-  std::string buf_;
+  std::string send_buf_;  // the sender's and the receiver's: they run on different threads
+  std::string recv_buf_;
 };
 
 }  // namespace kiln::client

@@ -2,6 +2,7 @@
 // session tunnel and the services kilnctl serves in it, Control.Solve/Status, and the
 // client-side frontend phase over LLBBridge.
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -9,7 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -165,6 +169,46 @@ TEST_F(SessionTest, LocalDirIsSentOverTheBatchedFileSync) {
   EXPECT_TRUE(rec.pull_status.at("context").ok()) << rec.pull_status.at("context").ToString();
   EXPECT_EQ(ReadFile(root_ + "/pulled/context/Dockerfile"), "FROM scratch\n");
   EXPECT_EQ(ReadFile(root_ + "/pulled/context/sub/data.txt"), "payload");
+}
+
+// A tree far larger than every flow-control window, over both FileSync methods: the sender's
+// reader and writer use the call at once (the batched one from two threads), and the tunnel
+// must carry all of it in order. Exported back the same way.
+TEST_F(SessionTest, ALargeTreeCrossesTheTunnelWholeBothWays) {
+  std::mt19937 rnd(7);
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 1500; ++i) {
+    std::string dir = fmt::format("/ctx/d{:02d}/s{}", i % 40, i % 7);
+    std::filesystem::create_directories(root_ + dir);
+    std::string data(static_cast<size_t>(rnd() % 40000), '\0');
+    for (char& c : data) c = static_cast<char>(rnd());
+    std::string path = fmt::format("{}/f{:04d}", dir, i);
+    WriteFile(root_ + path, data);
+    files[path.substr(4)] = data;
+  }
+  for (bool batch : {false, true}) {
+    SCOPED_TRACE(batch ? "DiffCopyBatch" : "DiffCopy");
+    RemoveTree(root_ + "/pulled").IgnoreError();
+    ASSERT_EQ(mkdir((root_ + "/pulled").c_str(), 0755), 0);
+    testing::FakeScript script;
+    script.pull_locals = {"context"};
+    script.pull_batch = batch;
+    script.export_dir = root_ + "/ctx";
+    daemon_->SetScript(script);
+    BuildRequest req = DefinitionRequest();
+    ExportEntry ex;
+    ex.type = "local";
+    ex.output_dir = root_ + (batch ? "/out-batch" : "/out");
+    req.exports = {ex};
+    auto resp = RunBuild(req);
+    ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+    ASSERT_TRUE(daemon_->record().pull_status.at("context").ok());
+    ASSERT_TRUE(daemon_->record().export_status.ok());
+    for (const auto& [path, data] : files) {
+      ASSERT_EQ(ReadFile(root_ + "/pulled/context" + path), data) << path;
+      ASSERT_EQ(ReadFile(ex.output_dir + path), data) << path;
+    }
+  }
 }
 
 TEST_F(SessionTest, BatchedFileSyncCanBeTurnedOff) {

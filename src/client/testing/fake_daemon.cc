@@ -1,5 +1,6 @@
 #include "client/testing/fake_daemon.h"
 
+#include <grpc/grpc.h>
 #include <grpcpp/create_channel_posix.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/support/channel_arguments.h>
@@ -12,13 +13,13 @@
 #include <set>
 #include <thread>
 
-#include "session/grpc_status.h"
 #include "filesync/filesync.grpc.pb.h"
 #include "fsutil/batch_stream.h"
 #include "fsutil/receiver.h"
 #include "fsutil/sender.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kiln/filesync.grpc.pb.h"
+#include "session/grpc_status.h"
 
 namespace kiln::client::testing {
 
@@ -131,7 +132,8 @@ class FakeDaemon::Impl {
                           fsutil::ReceiveOptions{}, &stats);
       fin = stream->Finish();
     }
-    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) return session::FromGrpcStatus(fin);
+    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED)
+      return session::FromGrpcStatus(fin);
     return s;
   }
 
@@ -146,7 +148,8 @@ class FakeDaemon::Impl {
     fsutil::SendStats stats;
     Status s = fsutil::Send(Context::Background(), ps, dir, fsutil::WalkOptions{}, &stats);
     grpc::Status fin = stream->Finish();
-    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED) return session::FromGrpcStatus(fin);
+    if (!fin.ok() && fin.error_code() != grpc::StatusCode::CANCELLED)
+      return session::FromGrpcStatus(fin);
     return s;
   }
 
@@ -423,8 +426,14 @@ class BridgeImpl final : public gw::LLBBridge::Service {
 
 }  // namespace
 
+void HoldGrpc() {
+  static const bool held = (grpc_init(), true);
+  (void)held;
+}
+
 FakeDaemon::FakeDaemon(std::string dir, std::string pulled_root)
     : dir_(std::move(dir)), impl_(std::make_unique<Impl>()) {
+  HoldGrpc();
   impl_->pulled_root = std::move(pulled_root);
 }
 

@@ -76,4 +76,10 @@ class FakeDaemon {
   std::unique_ptr<grpc::Server> server_;
 };
 
+// Holds a gRPC library reference until the test binary exits (idempotent). Without it, a test
+// whose gRPC server is the library's last object waits ~10 s at teardown, for gRPC 1.51's
+// library-wide shutdown to join its executor threads. Call it from SetUp, not at static
+// initialisation (gRPC's own statics may not be ready then).
+void HoldGrpc();
+
 }  // namespace kiln::client::testing
