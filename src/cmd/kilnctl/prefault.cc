@@ -6,11 +6,11 @@
 // - The executable's segments (text, read-only data, data) are mapped at once: a cached build
 //   touched about 170 separate 64 KiB windows of the text.
 // - The main heap grows in 1 MiB steps and its first step is populated: kilnctl's own
-//   allocations (protobuf's descriptor index, gRPC's start, the session) take ~600 KiB.
+//   allocations (protobuf's descriptor index, the connection, the session) take ~600 KiB.
 //   Setting the pad fixes glibc's mmap threshold, so it is set to what the dynamic threshold
 //   would reach for the buffers kilnctl frees and allocates again.
-// - One malloc arena: each thread kilnctl or gRPC starts would otherwise get an arena of its
-//   own (a 64 MiB reservation and its first pages faulted); kilnctl's threads mostly wait.
+// - One malloc arena: each thread kilnctl starts would otherwise get an arena of its own (a
+//   64 MiB reservation and its first pages faulted); kilnctl's threads mostly wait.
 //
 // Not under the sanitizers, which own malloc and start before this.
 #include <link.h>
