@@ -468,12 +468,12 @@ bool Core::PumpInner(Inner& in) {
   bool moved = false;
   std::string chunk;
   auto emit = [&] {
-    std::string msg;
-    msg.reserve(chunk.size() + 16);
-    msg.push_back(0x0a);  // BytesMessage.data, field 1, length-delimited
-    AppendVarint(msg, chunk.size());
-    msg += chunk;
-    AppendMessage(outer.out, msg);
+    // A BytesMessage written in place: field 1 (data), length-delimited.
+    std::string head(1, '\x0a');
+    AppendVarint(head, chunk.size());
+    AppendMessagePrefix(outer.out, head.size() + chunk.size());
+    outer.out += head;
+    outer.out += chunk;
     chunk.clear();
     moved = true;
   };

@@ -6,11 +6,15 @@
 
 namespace kiln::rpc {
 
-void AppendMessage(std::string& out, std::string_view message) {
-  const auto n = static_cast<uint32_t>(message.size());
+void AppendMessagePrefix(std::string& out, size_t size) {
+  const auto n = static_cast<uint32_t>(size);
   const char prefix[kMessagePrefix] = {0, static_cast<char>(n >> 24), static_cast<char>(n >> 16),
                                        static_cast<char>(n >> 8), static_cast<char>(n)};
   out.append(prefix, kMessagePrefix);
+}
+
+void AppendMessage(std::string& out, std::string_view message) {
+  AppendMessagePrefix(out, message.size());
   out.append(message);
 }
 

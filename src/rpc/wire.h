@@ -26,6 +26,8 @@ inline constexpr size_t kMessagePrefix = 5;
 
 // Appends `message` with its prefix to `out`.
 void AppendMessage(std::string& out, std::string_view message);
+// Appends only the prefix of a message of `size` bytes (its bytes follow).
+void AppendMessagePrefix(std::string& out, size_t size);
 
 // Splits the bytes of one direction of a stream into messages. Feed returns false (and sets
 // error()) for a compressed message (kiln announces no grpc-encoding) or one over `max_size`.
